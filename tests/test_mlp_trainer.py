@@ -1,0 +1,157 @@
+"""The trainer contract of MLPTrainer: setup/step/save/restore, exactness, divergence."""
+
+from __future__ import annotations
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+
+from trainers.data import load_dataset
+from trainers.mlp import ACTIVATIONS, MLPTrainer, resolve_config
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_dataset("digits")
+
+
+@pytest.fixture(scope="module")
+def iris():
+    return load_dataset("iris")
+
+
+def run(trainer: MLPTrainer, epochs: int) -> list[dict[str, float]]:
+    return [trainer.step() for _ in range(epochs)]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"solver": "sgd", "learning_rate": "constant"},
+        {"solver": "sgd", "learning_rate": "invscaling", "nesterovs_momentum": False},
+        {"solver": "sgd", "learning_rate": "adaptive", "n_iter_no_change": 1, "tol": 10.0},
+        {"solver": "adam", "activation": "prelu"},
+        {"solver": "lbfgs", "activation": "tanh"},
+    ],
+    ids=["sgd", "sgd-invscaling", "sgd-adaptive", "adam-prelu", "lbfgs"],
+)
+def test_restore_continues_exactly_like_an_uninterrupted_run(iris, config, dtype) -> None:
+    config = {"hidden_layer_sizes": [16, 8], "batch_size": 32, "alpha": 1e-3, **config}
+    straight = MLPTrainer(iris, dtype=dtype)
+    straight.setup(config, seed=3)
+    expected = run(straight, 7)
+
+    first = MLPTrainer(iris, dtype=dtype)
+    first.setup(config, seed=3)
+    got = run(first, 3)
+    state = pickle.loads(pickle.dumps(first.save()))
+    fresh = MLPTrainer(iris, dtype=dtype)
+    fresh.restore(state)
+    got += run(fresh, 4)
+
+    assert got == expected
+    np.testing.assert_array_equal(fresh.net.theta, straight.net.theta)
+
+
+def test_same_seed_same_curve_and_different_seed_different_curve(iris) -> None:
+    curves = []
+    for seed in (1, 1, 2):
+        t = MLPTrainer(iris)
+        t.setup({"hidden_layer_sizes": [10]}, seed=seed)
+        curves.append(run(t, 3))
+    assert curves[0] == curves[1]
+    assert curves[0] != curves[2]
+
+
+def test_step_reports_the_contract_metrics(iris) -> None:
+    t = MLPTrainer(iris)
+    t.setup({}, seed=0)
+    metrics = t.step()
+    assert {"train_loss", "val_loss", "val_accuracy"} <= set(metrics)
+    assert all(isinstance(v, float) for v in metrics.values())
+    assert 0.0 <= metrics["val_accuracy"] <= 1.0
+
+
+def test_training_lowers_the_risk_for_every_activation(iris) -> None:
+    for name in ACTIVATIONS:
+        t = MLPTrainer(iris)
+        t.setup(
+            {"activation": name, "hidden_layer_sizes": [16], "learning_rate_init": 0.01}, seed=0
+        )
+        curve = run(t, 30)
+        assert curve[-1]["train_loss"] < curve[0]["train_loss"], name
+
+
+def test_diverging_run_reports_nan_instead_of_raising(iris) -> None:
+    t = MLPTrainer(iris)
+    t.setup({"solver": "sgd", "learning_rate_init": 1e6, "momentum": 1.0}, seed=0)
+    curve = run(t, 20)
+    assert curve[-1]["diverged"] == 1.0
+    assert np.isnan(curve[-1]["val_accuracy"])
+    assert not np.isfinite(curve[-1]["train_loss"])
+    again = MLPTrainer(iris)
+    again.restore(t.save())
+    assert again.step()["diverged"] == 1.0
+
+
+def test_report_l2_penalty_is_half_lambda_frobenius(iris) -> None:
+    """R(W, b) = mean CE + ½λ‖W‖²_F, not divided by the batch size as scikit-learn does."""
+    t = MLPTrainer(iris, dtype="float64")
+    t.setup({"alpha": 2.0, "solver": "lbfgs"}, seed=0)
+    w = t.net.weights
+    risk, _ = t._full_objective(t.net.theta)
+    ce = t.net.loss_and_grad(t.data.X_train, t.data.y_train)
+    assert risk == pytest.approx(ce + 0.5 * 2.0 * float(w @ w))
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"activation": "swish"}, "activation='swish'"),
+        ({"solver": "lbgfs"}, "solver='lbgfs'"),
+        ({"hidden_layer_sizes": [10, 0]}, "hidden_layer_sizes"),
+        ({"alpha": -1}, "alpha=-1"),
+        ({"learning_rate": "cyclic"}, "learning_rate='cyclic'"),
+        ({"batch_size": 0}, "batch_size=0"),
+        ({"momentum": "high"}, "momentum='high'"),
+        ({"dropout": 0.5}, "unknown hyperparameter 'dropout'"),
+    ],
+)
+def test_bad_config_is_a_clear_value_error(config, message) -> None:
+    with pytest.raises(ValueError, match=message.replace("[", r"\[")):
+        resolve_config(config)
+
+
+def test_report_defaults_are_scikit_learns() -> None:
+    c = resolve_config({})
+    assert c["hidden_layer_sizes"] == (100,)
+    assert (c["activation"], c["solver"], c["alpha"], c["learning_rate_init"]) == (
+        "relu",
+        "adam",
+        1e-4,
+        1e-3,
+    )
+
+
+def test_step_before_setup_is_an_error(iris) -> None:
+    with pytest.raises(RuntimeError, match="setup"):
+        MLPTrainer(iris).step()
+
+
+def test_test_accuracy_within_1_5_points_of_scikit_learn(digits) -> None:
+    """The report's defaults on digits, 200 epochs, same split: parity with MLPClassifier."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+
+    ours = MLPTrainer(digits, dtype="float64")
+    ours.setup({}, seed=0)
+    run(ours, 200)
+    acc = float((ours.predict(digits.X_test) == digits.y_test).mean())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = MLPClassifier(random_state=0, max_iter=200).fit(digits.X_train, digits.y_train)
+    reference = clf.score(digits.X_test, digits.y_test)
+    assert abs(acc - reference) <= 0.015, (acc, reference)
