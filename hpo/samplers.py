@@ -1,0 +1,187 @@
+"""Samplers propose configurations: random, grid, and TPE (through Optuna's ask/tell).
+
+A sampler has two methods:
+
+* ``sample() -> dict | None``: the next configuration, or None once exhausted (a grid);
+* ``observe(config, epochs, score)``: a configuration's score (lower is better) after
+  ``epochs`` epochs. Random and grid sampling ignore it; TPE learns from it.
+
+The TPE sampler is fed by trials of every bracket and rung, BOHB-style (Falkner et al.
+2018): it keeps one model per epoch level and proposes from the highest level that has
+enough observations, so a search with many cheap trials at low rungs and a few at
+``max_epochs`` uses both. (Optuna's own HyperbandPruner gives each bracket's trials to a
+separate sampler view, so TPE there sees one bracket at a time.)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+import numpy as np
+
+from hpo.space import Categorical, Float, Int, SearchSpace
+
+
+class Sampler(Protocol):
+    def sample(self) -> dict[str, Any] | None: ...
+
+    def observe(self, config: dict[str, Any], epochs: int, score: float) -> None: ...
+
+
+class RandomSampler:
+    """Independent uniform (or log-uniform) draws from the space."""
+
+    def __init__(self, space: SearchSpace, seed: int = 0) -> None:
+        self.space = space
+        self.rng = np.random.default_rng(seed)
+
+    def sample(self) -> dict[str, Any]:
+        return self.space.sample(self.rng)
+
+    def observe(self, config: dict[str, Any], epochs: int, score: float) -> None:
+        """Random sampling learns nothing."""
+
+
+class GridSampler:
+    """Every configuration of a grid exactly once, in file order or shuffled by ``seed``."""
+
+    def __init__(self, space: SearchSpace, seed: int | None = None) -> None:
+        self.space = space
+        self.size = space.grid_size()
+        self.seed = seed
+        self.position = 0
+        self._order: np.ndarray | None = None
+        if seed is not None:
+            self._order = np.random.default_rng(seed).permutation(self.size)
+        self._configs: list[dict[str, Any]] | None = None
+
+    def sample(self) -> dict[str, Any] | None:
+        if self.position >= self.size:
+            return None
+        if self._configs is None:
+            self._configs = list(self.space.grid())
+        index = self.position if self._order is None else int(self._order[self.position])
+        self.position += 1
+        return dict(self._configs[index])
+
+    def observe(self, config: dict[str, Any], epochs: int, score: float) -> None:
+        """A grid is fixed in advance."""
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_configs": None}  # rebuilt on demand; keeps pickles small
+
+
+def _optuna_distributions(space: SearchSpace) -> tuple[dict[str, Any], dict[str, dict]]:
+    """Optuna distributions for a space; categorical values become JSON-able keys."""
+    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+    dists: dict[str, Any] = {}
+    decode: dict[str, dict] = {}
+    for name, p in space.params.items():
+        if isinstance(p, Float):
+            dists[name] = FloatDistribution(p.low, p.high, log=p.log)
+        elif isinstance(p, Int):
+            dists[name] = IntDistribution(p.low, p.high, log=p.log)
+        elif isinstance(p, Categorical):
+            keys = [_choice_key(v) for v in p.values]
+            dists[name] = CategoricalDistribution(keys)
+            decode[name] = dict(zip(keys, p.values, strict=True))
+    return dists, decode
+
+
+def _choice_key(value: Any) -> Any:
+    """Optuna accepts None, bool, int, float and str as choices; others go by JSON."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return json.dumps(value)
+
+
+class TPESampler:
+    """Optuna's TPE with one model per epoch level (BOHB-style), fed by every bracket.
+
+    Args:
+        space: the search space.
+        seed: seeds Optuna's sampler.
+        min_observations: a level's model is used once it has this many scores
+            (default: max(10, number of hyperparameters + 1)); before that, the highest
+            level with enough data is used, and with none, TPE's own random start-up.
+    """
+
+    def __init__(self, space: SearchSpace, seed: int = 0, min_observations: int | None = None):
+        self.space = space
+        self.seed = seed
+        self.min_observations = min_observations or max(10, len(space.params) + 1)
+        self.distributions, self._decode = _optuna_distributions(space)
+        self._studies: dict[int, Any] = {}
+        self._counts: dict[int, int] = {}
+        self._seen: dict[int, set[str]] = {}
+        self._n_sampled = 0
+
+    def _study(self, epochs: int) -> Any:
+        import optuna
+
+        if epochs not in self._studies:
+            optuna.logging.set_verbosity(optuna.logging.WARNING)
+            sampler = optuna.samplers.TPESampler(seed=self.seed + epochs, constant_liar=False)
+            self._studies[epochs] = optuna.create_study(direction="minimize", sampler=sampler)
+            self._counts[epochs] = 0
+            self._seen[epochs] = set()
+        return self._studies[epochs]
+
+    def _level(self) -> int:
+        """The highest epoch level with enough observations (the lowest if none has)."""
+        ready = [e for e, n in self._counts.items() if n >= self.min_observations]
+        if ready:
+            return max(ready)
+        return min(self._counts) if self._counts else 0
+
+    def sample(self) -> dict[str, Any]:
+        from optuna.trial import TrialState
+
+        study = self._study(self._level())
+        trial = study.ask(self.distributions)
+        params = dict(trial.params)
+        # The proposal is not an observation: close it so TPE never sees it as pending.
+        study.tell(trial, state=TrialState.FAIL)
+        self._n_sampled += 1
+        config = dict(self.space.fixed)
+        for name, value in params.items():
+            config[name] = self._decode[name][value] if name in self._decode else value
+        return config
+
+    def observe(self, config: dict[str, Any], epochs: int, score: float) -> None:
+        from optuna.trial import create_trial
+
+        if not math.isfinite(score):
+            return
+        params = {
+            name: _choice_key(config[name]) if name in self._decode else config[name]
+            for name in self.distributions
+        }
+        key = json.dumps(params, sort_keys=True, default=str)
+        study = self._study(epochs)
+        if key in self._seen[epochs]:
+            return
+        self._seen[epochs].add(key)
+        study.add_trial(create_trial(params=params, distributions=self.distributions, value=score))
+        self._counts[epochs] += 1
+
+
+def make_sampler(name: str, space: SearchSpace, seed: int) -> Sampler:
+    """``random``, ``grid`` (file order) or ``tpe``."""
+    if name == "random":
+        return RandomSampler(space, seed)
+    if name == "grid":
+        return GridSampler(space)
+    if name == "tpe":
+        return TPESampler(space, seed)
+    raise ValueError(f"sampler={name!r} is unknown; expected 'random', 'grid' or 'tpe'")
+
+
+def iterate(sampler: Sampler) -> Iterator[dict[str, Any]]:
+    """Configurations until the sampler is exhausted (forever for random and TPE)."""
+    while (config := sampler.sample()) is not None:
+        yield config

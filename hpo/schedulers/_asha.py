@@ -1,0 +1,179 @@
+"""Asynchronous successive halving (ASHA; Li et al., MLSys 2020).
+
+When a worker frees up, promote the highest-rung trial that is in the top ``⌊|rung|/η⌋``
+of its rung and not yet promoted; otherwise start a new trial at the bottom rung. No
+worker ever waits for a rung to fill. Promotion resumes the paused trial.
+
+The stop-only form (as Ray Tune's ``ASHAScheduler``) never pauses: at each rung a trial
+continues at once if it is in the top ``1/η`` of the results recorded there so far,
+otherwise it stops.
+
+Each rung keeps its scores in a sorted list (rank queries by bisection) and its paused,
+unpromoted trials in a heap, so a decision costs ``O(rungs · log n)`` plus one list
+insertion, even with 100,000 trials.
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+from collections.abc import Sequence
+from typing import Any
+
+from hpo.budgets import Bracket, Rung, asha_rungs
+from hpo.samplers import Sampler
+from hpo.schedulers._base import Scheduler, TrialRecord, TrialStatus, _check_positive_int
+from hpo.types import Decision, EventKind, Mode, Suggestion
+
+
+def in_top_fraction(rank: int, n: int, eta: int) -> bool:
+    """ASHA's promotion test: 0-based ``rank`` among ``n`` recorded is in the top ⌊n/η⌋.
+
+    >>> [in_top_fraction(r, 9, 3) for r in range(4)]
+    [True, True, True, False]
+    >>> in_top_fraction(0, 2, 3)
+    False
+    """
+    return rank < n // eta
+
+
+class ASHA(Scheduler):
+    """Asynchronous successive halving with promotion (pause/resume) or stop-only.
+
+    Args:
+        sampler: proposes configurations.
+        max_epochs: R. eta: η ≥ 2. min_epochs: r. Rungs are ``r, rη, …, R``.
+        n_configs: start at most this many trials.
+        budget: spend at most this many epochs (promotions included); give
+            ``n_configs``, ``budget`` or both.
+        stop_only: the stop-only form instead of promotion.
+        mode, seed, stopping: as for every scheduler.
+    """
+
+    name = "asha"
+
+    def __init__(
+        self,
+        sampler: Sampler,
+        max_epochs: int,
+        *,
+        eta: int = 3,
+        min_epochs: int = 1,
+        n_configs: int | None = None,
+        budget: int | None = None,
+        stop_only: bool = False,
+        mode: str | Mode = "max",
+        seed: int = 0,
+        stopping: Sequence[Any] = (),
+    ) -> None:
+        super().__init__(sampler, max_epochs, mode=mode, seed=seed, stopping=stopping)
+        if n_configs is None and budget is None:
+            raise ValueError("ASHA needs n_configs, budget or both to know when to stop")
+        self.rung_epochs = asha_rungs(max_epochs, eta, min_epochs)
+        if n_configs is not None:
+            _check_positive_int("n_configs", n_configs)
+        if budget is not None:
+            _check_positive_int("budget", budget, self.rung_epochs[0])
+        self.eta, self.min_epochs = eta, min_epochs
+        self.n_configs, self.budget, self.stop_only = n_configs, budget, stop_only
+        n = len(self.rung_epochs)
+        self._scores: list[list[float]] = [[] for _ in range(n)]  # sorted, per rung
+        self._waiting: list[list[tuple[float, int]]] = [[] for _ in range(n)]  # heaps
+        self._committed = 0  # epochs handed out in suggestions, including unfinished ones
+
+    def planned_brackets(self) -> tuple[Bracket, ...]:
+        """The rung sizes ASHA reaches if every rung fills: ``n, n/η, …``."""
+        n = self.n_configs
+        if n is None:  # budget only: as many trials as the budget buys at full promotion
+            assert self.budget is not None
+            per_trial = sum(
+                (e - p) / self.eta**i
+                for i, (p, e) in enumerate(
+                    zip((0, *self.rung_epochs), self.rung_epochs, strict=False)
+                )
+            )
+            n = max(1, int(self.budget / per_trial))
+        rungs = tuple(Rung(max(n // self.eta**i, 1), e) for i, e in enumerate(self.rung_epochs))
+        return (Bracket(len(rungs) - 1, rungs),)
+
+    def planned_budget(self) -> int:
+        if self.budget is not None:
+            return self.budget
+        return super().planned_budget()
+
+    def _affordable(self, epochs: int) -> bool:
+        return self.budget is None or self._committed + epochs <= self.budget
+
+    def _promotable(self) -> tuple[int, int, int] | None:
+        """(rung, trial id, rank) of the highest-rung paused trial that may be promoted."""
+        for rung in range(len(self.rung_epochs) - 2, -1, -1):
+            waiting = self._waiting[rung]
+            if not waiting:
+                continue
+            score, trial_id = waiting[0]
+            scores = self._scores[rung]
+            rank = bisect.bisect_left(scores, score)
+            if not in_top_fraction(rank, len(scores), self.eta):
+                continue
+            if self._affordable(self.rung_epochs[rung + 1] - self.trials[trial_id].epochs):
+                return rung, trial_id, rank
+        return None
+
+    def _may_start(self) -> bool:
+        if self.n_configs is not None and len(self.trials) >= self.n_configs:
+            return False
+        return not self._sampler_exhausted and self._affordable(self.rung_epochs[0])
+
+    def _next(self) -> Suggestion | None:
+        found = None if self.stop_only else self._promotable()
+        if found is not None:
+            rung, trial_id, rank = found
+            heapq.heappop(self._waiting[rung])
+            trial = self.trials[trial_id]
+            target = self.rung_epochs[rung + 1]
+            self._committed += target - trial.epochs
+            n = len(self._scores[rung])
+            reason = (
+                f"rung {rung} ({self.rung_epochs[rung]} epochs): rank {rank + 1} of {n}, "
+                f"in the top {n // self.eta}"
+            )
+            return self._promote(trial, rung + 1, target, reason)
+        if not self._may_start():
+            return None
+        config = self._sample()
+        if config is None:
+            return None
+        first = self.rung_epochs[0]
+        self._committed += first
+        return self._new_trial(config, first, 0, 0, f"new trial at rung 0 ({first} epochs)")
+
+    def _at_milestone(self, trial: TrialRecord) -> Decision:
+        rung = trial.rung
+        scores = self._scores[rung]
+        rank = bisect.bisect_left(scores, trial.score)
+        scores.insert(rank, trial.score)
+        if rung == len(self.rung_epochs) - 1:
+            return self._complete(trial)
+        where = f"rung {rung} ({self.rung_epochs[rung]} epochs)"
+        if self.stop_only:
+            keep = max(1, len(scores) // self.eta)
+            if rank < keep:
+                target = self.rung_epochs[rung + 1]
+                if self._affordable(target - trial.epochs):
+                    self._committed += target - trial.epochs
+                    reason = f"{where}: rank {rank + 1} of {len(scores)}, in the top {keep}"
+                    return self._continue_now(trial, rung + 1, target, reason)
+                reason = f"{where}: the budget is spent"
+            else:
+                reason = f"{where}: rank {rank + 1} of {len(scores)}, not in the top {keep}"
+            self._end(trial, TrialStatus.STOPPED, EventKind.STOP, reason)
+            return Decision.STOP
+        heapq.heappush(self._waiting[rung], (trial.score, trial.trial_id))
+        return self._pause(trial, f"{where}: rank {rank + 1} of {len(scores)}, waits for promotion")
+
+    def _on_stopped(self, trial: TrialRecord) -> None:
+        # Epochs promised to a trial that ended early will not be spent.
+        self._committed -= trial.target - trial.epochs
+
+    def _exhausted(self) -> bool:
+        return (self.stop_only or self._promotable() is None) and not self._may_start()

@@ -1,0 +1,303 @@
+"""The common machinery of every scheduler: trial records, reports, rules, events.
+
+A subclass says only what is particular to it:
+
+* ``_next() -> Suggestion | None``: a promotion or a new trial, if one can run now;
+* ``_at_milestone(trial) -> Decision``: the trial reached ``trial.target`` epochs;
+* ``_on_stopped(trial)``: the trial ended early (a stopping rule, divergence, failure);
+* ``_exhausted() -> bool``: nothing more will ever be suggested.
+
+The base class validates reports, stops diverged trials at once, applies the
+learning-curve stopping rules, keeps warm continuations at the front of the queue and
+records every change as an :class:`~hpo.types.Event`.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from hpo.budgets import Bracket
+from hpo.samplers import Sampler
+from hpo.types import Decision, Event, EventKind, Mode, Report, Suggestion
+
+
+class TrialStatus(enum.Enum):
+    PENDING = "pending"
+    RUNNING = "running"
+    PAUSED = "paused"
+    STOPPED = "stopped"
+    COMPLETED = "completed"
+    DIVERGED = "diverged"
+    FAILED = "failed"
+
+    @property
+    def is_over(self) -> bool:
+        return self not in (TrialStatus.PENDING, TrialStatus.RUNNING, TrialStatus.PAUSED)
+
+
+@dataclass
+class TrialRecord:
+    """What a scheduler knows of one trial."""
+
+    trial_id: int
+    config: dict[str, Any]
+    seed: int
+    bracket: int = 0
+    rung: int = 0  # index of the rung the trial is heading for (or reached)
+    epochs: int = 0  # epochs trained so far
+    until: int = 0  # end of the current assignment
+    target: int = 0  # the scheduler's next milestone (until ≤ target when rules split)
+    status: TrialStatus = TrialStatus.RUNNING
+    score: float = math.inf  # latest score (lower is better)
+    best_score: float = math.inf
+    scores: list[float] = field(default_factory=list)
+
+
+def trial_seed(study_seed: int, trial_id: int) -> int:
+    """A trial's own seed, derived from the study's: same study seed, same trials."""
+    return int(np.random.SeedSequence((study_seed, trial_id)).generate_state(1)[0])
+
+
+def _check_positive_int(name: str, value: Any, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name}={value!r} is invalid; expected an integer >= {minimum}")
+    return int(value)
+
+
+class Scheduler:
+    """Base of all schedulers: an ask/tell state machine with no I/O, clock or Ray.
+
+    Args:
+        sampler: proposes configurations (random, grid, TPE).
+        max_epochs: R, the most epochs any trial may get.
+        mode: "max" or "min" of the objective; scores are minimised internally.
+        seed: the study's seed, from which each trial's seed is derived.
+        stopping: learning-curve stopping rules that may end a trial early.
+        keep_curves: keep every trial's score history (needed by some rules).
+    """
+
+    name = "scheduler"
+
+    def __init__(
+        self,
+        sampler: Sampler,
+        max_epochs: int,
+        *,
+        mode: str | Mode = "max",
+        seed: int = 0,
+        stopping: Iterable[Any] = (),
+    ) -> None:
+        self.sampler = sampler
+        self.max_epochs = _check_positive_int("max_epochs", max_epochs)
+        self.mode = Mode.parse(mode)
+        self.seed = int(seed)
+        self.rules = list(stopping)
+        for rule in self.rules:
+            rule.bind(self)
+        self.trials: dict[int, TrialRecord] = {}
+        self.n_running = 0
+        self.epochs_spent = 0
+        self.best_trial: int | None = None
+        self.best_score = math.inf
+        self._queue: deque[Suggestion] = deque()
+        self._events: deque[Event] = deque(maxlen=1_000_000)
+        self._sampler_exhausted = False
+
+    # -- the public ask/tell interface ------------------------------------------------------
+
+    def suggest(self) -> Suggestion | None:
+        """What to run next, or None if nothing can start now (see :meth:`is_finished`)."""
+        suggestion = self._queue.popleft() if self._queue else self._next()
+        if suggestion is None:
+            return None
+        trial = self.trials[suggestion.trial_id]
+        # A stopping rule that checks between milestones splits the assignment.
+        until = min(suggestion.until_epoch, self._next_check(trial.epochs, trial.target))
+        if until != suggestion.until_epoch:
+            suggestion = Suggestion(**{**suggestion.__dict__, "until_epoch": until})
+        trial.until = until
+        if trial.status is not TrialStatus.RUNNING:
+            trial.status = TrialStatus.RUNNING
+            self.n_running += 1
+        return suggestion
+
+    def on_report(self, report: Report) -> Decision:
+        """Take one epoch's objective value of a running trial; say what happens next."""
+        trial = self.trials.get(report.trial_id)
+        if trial is None or trial.status is not TrialStatus.RUNNING:
+            state = "unknown" if trial is None else trial.status.value
+            raise ValueError(f"report for trial {report.trial_id}, which is {state}, not running")
+        if report.epoch != trial.epochs + 1 or report.epoch > trial.until:
+            raise ValueError(
+                f"report for trial {report.trial_id} at epoch {report.epoch}; expected epoch "
+                f"{trial.epochs + 1} (at most {trial.until})"
+            )
+        score = self.mode.score(report.value)
+        trial.epochs = report.epoch
+        trial.score = score
+        trial.scores.append(score)
+        self.epochs_spent += 1
+        if not math.isfinite(score):
+            self._end(
+                trial, TrialStatus.DIVERGED, EventKind.DIVERGE, "objective is NaN or infinite"
+            )
+            return Decision.STOP
+        if score < trial.best_score:
+            trial.best_score = score
+        if score < self.best_score:
+            self.best_score, self.best_trial = score, trial.trial_id
+        for rule in self.rules:
+            rule.observe(trial, report.epoch, score)
+        if report.epoch < trial.until:
+            return Decision.CONTINUE
+        for rule in self.rules:
+            reason = rule.should_stop(trial, report.epoch, score)
+            if reason:
+                self._end(trial, TrialStatus.STOPPED, EventKind.STOP, reason)
+                return Decision.STOP
+        if report.epoch < trial.target:  # a rule's check point, not a milestone
+            self._queue.appendleft(self._resume_suggestion(trial, trial.target))
+            return Decision.CONTINUE
+        self.sampler.observe(trial.config, trial.epochs, score)
+        return self._at_milestone(trial)
+
+    def on_failure(self, trial_id: int, reason: str) -> None:
+        """A running trial failed for good (an exception, a timeout, a lost worker)."""
+        trial = self.trials[trial_id]
+        if trial.status is TrialStatus.RUNNING:
+            trial.score = math.inf
+            self._end(trial, TrialStatus.FAILED, EventKind.FAIL, reason)
+
+    def pop_events(self) -> list[Event]:
+        """Every state change since the last call, oldest first."""
+        events = list(self._events)
+        self._events.clear()
+        return events
+
+    def is_finished(self) -> bool:
+        """True when no trial runs and nothing will ever be suggested again."""
+        return self.n_running == 0 and not self._queue and self._exhausted()
+
+    def finish(self) -> None:
+        """Close the search: paused trials that nothing will resume are stopped, with why."""
+        for trial in self.trials.values():
+            if trial.status is TrialStatus.PAUSED:
+                self._end(trial, TrialStatus.STOPPED, EventKind.STOP, "not promoted before the end")
+
+    @property
+    def best_value(self) -> float:
+        return self.mode.value(self.best_score)
+
+    def planned_brackets(self) -> tuple[Bracket, ...]:
+        """The brackets (rungs of trials × epochs) this scheduler plans to run."""
+        raise NotImplementedError
+
+    def planned_budget(self) -> int:
+        return sum(b.budget for b in self.planned_brackets())
+
+    # -- helpers for subclasses ---------------------------------------------------------------
+
+    def _sample(self) -> dict[str, Any] | None:
+        if self._sampler_exhausted:
+            return None
+        config = self.sampler.sample()
+        if config is None:
+            self._sampler_exhausted = True
+        return config
+
+    def _new_trial(
+        self,
+        config: Mapping[str, Any],
+        target: int,
+        bracket: int = 0,
+        rung: int = 0,
+        reason: str = "",
+    ) -> Suggestion:
+        trial_id = len(self.trials)
+        trial = TrialRecord(
+            trial_id,
+            dict(config),
+            trial_seed(self.seed, trial_id),
+            bracket,
+            rung,
+            0,
+            target,
+            target,
+        )
+        trial.status = TrialStatus.PENDING  # becomes RUNNING in suggest()
+        self.trials[trial_id] = trial
+        self._events.append(Event(trial_id, EventKind.START, 0, reason))
+        return Suggestion(trial_id, trial.config, trial.seed, target, False, bracket, rung)
+
+    def _resume_suggestion(self, trial: TrialRecord, target: int) -> Suggestion:
+        trial.target = target
+        return Suggestion(
+            trial.trial_id,
+            trial.config,
+            trial.seed,
+            target,
+            True,
+            trial.bracket,
+            trial.rung,
+            trial.epochs,
+        )
+
+    def _promote(self, trial: TrialRecord, rung: int, target: int, reason: str) -> Suggestion:
+        """Resume a paused (or just reported) trial up to ``target`` at rung ``rung``."""
+        trial.rung = rung
+        self._events.append(Event(trial.trial_id, EventKind.PROMOTE, trial.epochs, reason))
+        return self._resume_suggestion(trial, target)
+
+    def _pause(self, trial: TrialRecord, reason: str) -> Decision:
+        trial.status = TrialStatus.PAUSED
+        self.n_running -= 1
+        self._events.append(Event(trial.trial_id, EventKind.PAUSE, trial.epochs, reason))
+        return Decision.PAUSE
+
+    def _continue_now(self, trial: TrialRecord, rung: int, target: int, reason: str) -> Decision:
+        """Keep a trial warm at its milestone: its continuation is the next suggestion."""
+        self._queue.appendleft(self._promote(trial, rung, target, reason))
+        return Decision.CONTINUE
+
+    def _end(self, trial: TrialRecord, status: TrialStatus, kind: EventKind, reason: str) -> None:
+        was_running = trial.status is TrialStatus.RUNNING
+        trial.status = status
+        if was_running:
+            self.n_running -= 1
+        self._events.append(Event(trial.trial_id, kind, trial.epochs, reason))
+        if status is not TrialStatus.COMPLETED:
+            self._on_stopped(trial)
+
+    def _complete(self, trial: TrialRecord, reason: str = "") -> Decision:
+        self._end(trial, TrialStatus.COMPLETED, EventKind.COMPLETE, reason or "reached max_epochs")
+        return Decision.STOP
+
+    def _next_check(self, epochs: int, target: int) -> int:
+        """The first epoch after ``epochs`` at which some rule wants to look (≤ target)."""
+        until = target
+        for rule in self.rules:
+            every = getattr(rule, "check_every", None)
+            if every:
+                until = min(until, (epochs // every + 1) * every)
+        return until
+
+    # -- what subclasses define -------------------------------------------------------------------
+
+    def _next(self) -> Suggestion | None:
+        raise NotImplementedError
+
+    def _at_milestone(self, trial: TrialRecord) -> Decision:
+        raise NotImplementedError
+
+    def _on_stopped(self, trial: TrialRecord) -> None:
+        """A trial ended before its milestone; synchronous brackets count it as last."""
+
+    def _exhausted(self) -> bool:
+        raise NotImplementedError

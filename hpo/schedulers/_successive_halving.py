@@ -1,0 +1,70 @@
+"""Synchronous successive halving: the report's form and the η form."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from hpo.budgets import eta_bracket, successive_halving_rounds
+from hpo.samplers import Sampler
+from hpo.schedulers._brackets import BracketScheduler
+from hpo.types import Mode
+
+
+class SuccessiveHalving(BracketScheduler):
+    """Successive halving over ``n_configs`` configurations, in one of two forms.
+
+    * **The report's form** (give ``budget``): ``⌈log₂N⌉`` rounds; round ``t`` gives each
+      survivor ``⌊B / (|S_t|·⌈log₂N⌉)⌋`` more epochs and keeps the best ``⌈|S_t|/2⌉``
+      (see :func:`hpo.budgets.successive_halving_rounds`). Never spends more than ``B``.
+    * **The η form** (give ``max_epochs``): rungs ``r, rη, …, R``; each keeps the top
+      ``⌊n_i/η⌋`` (see :func:`hpo.budgets.eta_bracket`).
+
+    Args:
+        sampler: proposes the configurations.
+        n_configs: N, the configurations that start.
+        budget: B, total epochs (the report's form).
+        max_epochs, eta, min_epochs: R, η and r (the η form).
+        mode, seed, stopping: as for every scheduler.
+
+    >>> from hpo.samplers import RandomSampler
+    >>> from hpo.space import SearchSpace
+    >>> space = SearchSpace.from_dict({"x": {"type": "float", "low": 0, "high": 1}})
+    >>> sh = SuccessiveHalving(RandomSampler(space), n_configs=8, budget=240)
+    >>> [(r.n_trials, r.epochs) for r in sh.planned_brackets()[0].rungs]
+    [(8, 10), (4, 30), (2, 70)]
+    """
+
+    name = "sh"
+
+    def __init__(
+        self,
+        sampler: Sampler,
+        n_configs: int,
+        *,
+        budget: int | None = None,
+        max_epochs: int | None = None,
+        eta: int = 3,
+        min_epochs: int = 1,
+        mode: str | Mode = "max",
+        seed: int = 0,
+        stopping: Sequence[Any] = (),
+    ) -> None:
+        if budget is not None and max_epochs is not None:
+            raise ValueError(
+                "give budget (the report's form) or max_epochs (the eta form) for successive "
+                "halving, not both"
+            )
+        if budget is None and max_epochs is None:
+            raise ValueError(
+                "successive halving needs budget (the report's form) or max_epochs (the eta form)"
+            )
+        if budget is not None:
+            plan = successive_halving_rounds(n_configs, budget)
+            self.budget, self.form = budget, "report"
+        else:
+            assert max_epochs is not None
+            plan = eta_bracket(n_configs, max_epochs, eta, min_epochs)
+            self.budget, self.form = plan.budget, "eta"
+        self.n_configs, self.eta, self.min_epochs = n_configs, eta, min_epochs
+        super().__init__(sampler, [plan], mode=mode, seed=seed, stopping=stopping)

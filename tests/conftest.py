@@ -1,0 +1,82 @@
+"""Shared helpers: a fake objective and a driver that runs a scheduler like the tuner does."""
+
+from __future__ import annotations
+
+import math
+import pickle
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from hpo.schedulers import Scheduler
+from hpo.space import SearchSpace
+from hpo.types import Decision, Report, Suggestion
+
+Objective = Callable[[dict, int], float]
+
+
+def curve(config: dict, epoch: int) -> float:
+    """A learning curve that rises towards ``x`` (the configuration's quality)."""
+    return config["x"] * (1.0 - 1.0 / (epoch + 1))
+
+
+@pytest.fixture
+def space() -> SearchSpace:
+    return SearchSpace.from_dict({"x": {"type": "float", "low": 0.0, "high": 1.0}})
+
+
+def drive(
+    scheduler: Scheduler,
+    objective: Objective = curve,
+    workers: int = 4,
+    pickle_every: int = 0,
+    max_steps: int = 1_000_000,
+) -> tuple[Scheduler, list[Suggestion], list[tuple[int, int, Decision]]]:
+    """Run ``scheduler`` to the end with ``workers`` concurrent trials.
+
+    Results come back in a fixed round-robin order; with ``pickle_every`` the scheduler
+    is pickled and unpickled every so many assignments (it must carry on unchanged).
+    Checks on the way that no trial is ever retrained and that decisions are valid.
+    """
+    running: list[Suggestion] = []
+    suggestions: list[Suggestion] = []
+    decisions: list[tuple[int, int, Decision]] = []
+    epochs_done: dict[int, int] = {}
+    steps = 0
+    while not scheduler.is_finished():
+        while len(running) < workers:
+            s = scheduler.suggest()
+            if s is None:
+                break
+            assert s.from_epoch == epochs_done.get(s.trial_id, 0), "a trial must never be retrained"
+            assert s.resume == (s.trial_id in epochs_done)
+            assert s.until_epoch > s.from_epoch
+            running.append(s)
+            suggestions.append(s)
+        assert running, "scheduler stalled"
+        s = running.pop(0)
+        for epoch in range(s.from_epoch + 1, s.until_epoch + 1):
+            decision = scheduler.on_report(
+                Report(s.trial_id, epoch, objective(dict(s.config), epoch))
+            )
+            epochs_done[s.trial_id] = epoch
+            decisions.append((s.trial_id, epoch, decision))
+            if epoch < s.until_epoch:
+                if decision is not Decision.CONTINUE:
+                    break
+            else:
+                assert isinstance(decision, Decision)
+        steps += 1
+        if pickle_every and steps % pickle_every == 0:
+            scheduler = pickle.loads(pickle.dumps(scheduler))
+        assert steps < max_steps
+    scheduler.finish()
+    return scheduler, suggestions, decisions
+
+
+def finite(values: list[float]) -> list[float]:
+    return [v for v in values if math.isfinite(v)]
+
+
+__all__ = ["curve", "drive", "finite", "np"]
