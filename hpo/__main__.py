@@ -1,3 +1,5 @@
+import sys
+
 from hpo.cli import main
 
-main()
+sys.exit(main())

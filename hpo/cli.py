@@ -8,28 +8,339 @@ from __future__ import annotations
 
 import json
 import sys
+import time
+from pathlib import Path
 from typing import Any
 
 import click
 
+from hpo.settings import SAMPLERS, SCHEDULERS, SearchSettings, SettingsError
+from hpo.space import SpaceError
+from hpo.store import DEFAULT_STORAGE, StoreError, StudyReader
+
+#: Errors that mean "the input is wrong": one line, exit code 2.
+USER_ERRORS = (SettingsError, SpaceError, StoreError)
+
 
 class UsageError(click.ClickException):
-    """A bad input: printed as one line (``Error: …``) on stderr, exit code 2."""
+    """A bad input: printed as one line on stderr, exit code 2."""
 
     exit_code = 2
 
 
-def _fail(message: str) -> None:
-    raise UsageError(message)
+storage_option = click.option(
+    "--storage",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_STORAGE,
+    show_default=True,
+    help="The study database (SQLite).",
+)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="hpo")
-def main() -> None:
-    """Hyperparameter search with successive halving, HyperBand and ASHA."""
+def cli() -> None:
+    """Hyperparameter search with successive halving, HyperBand and ASHA on Ray."""
 
 
-@main.command()
+# -- run and resume -------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("space_file", metavar="SPACE.yaml", type=click.Path(dir_okay=False))
+@click.option("--scheduler", type=click.Choice(SCHEDULERS), help="[default: hyperband]")
+@click.option(
+    "--sampler",
+    type=click.Choice(SAMPLERS),
+    help="How new configurations are chosen. [default: random]",
+)
+@click.option(
+    "--max-epochs",
+    type=click.IntRange(min=1),
+    help="R: the most epochs any trial gets. [default: 27]",
+)
+@click.option(
+    "--min-epochs",
+    type=click.IntRange(min=1),
+    help="r: epochs before a trial's first judgement. [default: 1]",
+)
+@click.option(
+    "--eta", type=click.IntRange(min=2), help="Keep the top 1/eta at each rung. [default: 3]"
+)
+@click.option(
+    "--budget",
+    type=click.IntRange(min=1),
+    help="Total epochs (sh: the report's form; asha, random).",
+)
+@click.option(
+    "--n-configs", type=click.IntRange(min=1), help="Configurations to start (sh, asha, random)."
+)
+@click.option(
+    "--workers", type=click.IntRange(min=1), help="Parallel workers. [default: one per CPU]"
+)
+@click.option("--seed", type=int, help="The study's seed. [default: 0]")
+@click.option("--study", "study_name", help="Study name. [default: SPACE-SCHEDULER-TIME]")
+@click.option(
+    "--dataset", help="Bundled name (digits, breast_cancer, wine, iris) or CSV/Parquet file."
+)
+@click.option("--target", help="Label column of a dataset file.")
+@click.option(
+    "--trainer",
+    help="module:Class following the trainer contract. [default: trainers.mlp:MLPTrainer]",
+)
+@click.option("--executor", type=click.Choice(["ray", "serial"]), help="[default: ray]")
+@click.option(
+    "--ray-address", help="Join this Ray cluster (e.g. auto) instead of starting local Ray."
+)
+@click.option("--dry-run", is_flag=True, help="Print the plan and exit.")
+@storage_option
+def run(
+    space_file: str, study_name: str | None, dry_run: bool, storage: Path, **options: Any
+) -> None:
+    """Run a search over the space in SPACE.yaml (settings may also live in the file)."""
+    from hpo.search import make_plan
+
+    settings = SearchSettings.from_file(space_file, options)
+    scheduler = settings.build_scheduler()
+    if dry_run:
+        for line in make_plan(settings, scheduler).lines():
+            click.echo(line)
+        return
+    name = study_name or f"{settings.name}-{settings.scheduler}-{time.strftime('%Y%m%d-%H%M%S')}"
+    _run(settings, storage, name, resume=False)
+
+
+@cli.command()
+@click.argument("study")
+@storage_option
+def resume(study: str, storage: Path) -> None:
+    """Continue an interrupted or killed search where it stopped."""
+    with StudyReader(storage) as r:
+        info = r.study(study)
+    if info["status"] == "finished":
+        raise UsageError(f"study {study!r} is already finished; see `hpo best {study}`")
+    settings = SearchSettings.from_dict(info["settings"])
+    _run(settings, storage, study, resume=True)
+
+
+def _run(settings: SearchSettings, storage: Path, name: str, *, resume: bool) -> None:
+    from hpo.search import run_study
+
+    bar = _ProgressBar()
+
+    def on_start(plan: Any) -> None:
+        click.echo(f"{'resuming' if resume else 'study'} {name!r} in {storage}")
+        for line in plan.lines():
+            click.echo(line)
+        bar.start(plan.budget)
+
+    try:
+        outcome = run_study(
+            settings, storage, name, resume=resume, on_start=on_start, on_progress=bar.update
+        )
+    except KeyboardInterrupt:
+        bar.close()
+        click.echo(
+            f"\ninterrupted: everything recorded is kept; continue with `hpo resume {name}`",
+            err=True,
+        )
+        sys.exit(130)
+    bar.close()
+    _summary(outcome, storage)
+
+
+class _ProgressBar:
+    """trials running/paused/finished, best so far, epochs spent against the budget."""
+
+    def __init__(self) -> None:
+        self.bar: Any = None
+
+    def start(self, budget: int) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(
+            total=budget,
+            unit="epoch",
+            dynamic_ncols=True,
+            mininterval=0.5,
+            file=sys.stderr,
+            disable=None,
+        )
+
+    def update(self, p: Any) -> None:
+        if self.bar is None:
+            return
+        self.bar.total = max(self.bar.total, p.epochs_spent)
+        self.bar.n = p.epochs_spent
+        best = f"{p.best_value:.4f}" if p.best_trial is not None else "-"
+        self.bar.set_postfix_str(
+            f"running {p.running} paused {p.paused} done {p.finished} best {best}", refresh=False
+        )
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def _summary(outcome: Any, storage: Path) -> None:
+    s, plan, name = outcome.scheduler, outcome.plan, outcome.name
+    storage_flag = "" if Path(storage) == DEFAULT_STORAGE else f" --storage {storage}"
+    click.echo(f"finished in {outcome.seconds:.1f} s on {outcome.workers} worker(s)")
+    if s.best_trial is None:
+        click.echo("no trial produced a finite value")
+        return
+    best = s.trials[s.best_trial]
+    click.echo(f"best {outcome.metric} {s.best_value:.4f}: trial {best.trial_id} "
+               f"(bracket {best.bracket}, {best.epochs} epochs)")  # fmt: skip
+    for key, value in best.config.items():
+        click.echo(f"  {key}: {json.dumps(value, default=list)}")
+    full = len(s.trials) * s.max_epochs
+    click.echo(
+        f"epochs spent: {s.epochs_spent}; random search over the same {len(s.trials)} configurations "
+        f"at {s.max_epochs} epochs: {full} ({full / max(s.epochs_spent, 1):.1f}x more)"
+    )
+    if plan.grid_size is not None:
+        grid = plan.grid_size * s.max_epochs
+        click.echo(
+            f"the full grid at {s.max_epochs} epochs: {grid} ({grid / max(s.epochs_spent, 1):.1f}x more)"
+        )
+    click.echo(f"next: hpo status {name}{storage_flag} | hpo best {name}{storage_flag} | "
+               f"hpo export {name} -o {name}.csv{storage_flag}")  # fmt: skip
+
+
+# -- inspecting studies -----------------------------------------------------------------------
+
+
+@cli.command("list")
+@storage_option
+def list_studies(storage: Path) -> None:
+    """List the studies in the database."""
+    with StudyReader(storage) as r:
+        frame = r.studies()
+    if frame.empty:
+        click.echo(f"no studies in {storage}")
+        return
+    frame["created"] = frame.pop("created_at").map(
+        lambda t: time.strftime("%Y-%m-%d %H:%M", time.localtime(t))
+    )
+    frame = frame.drop(columns=["updated_at"])
+    click.echo(frame.to_string(index=False, na_rep="-", float_format=lambda v: f"{v:.4f}"))
+
+
+@cli.command()
+@click.argument("study")
+@click.option("--sort", default="best_value", show_default=True, help="Column to sort by.")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@storage_option
+def status(study: str, sort: str, limit: int, storage: Path) -> None:
+    """Show a study's progress and a table of its trials."""
+    with StudyReader(storage) as r:
+        info = r.study(study)
+        trials = r.trials(study)
+    click.echo(
+        f"{study}: {info['status']}, {info['scheduler']}, {len(trials)} trials, "
+        f"{info['epochs_spent']} of {info['planned_budget']} planned epochs"
+    )
+    if trials.empty:
+        return
+    counts = trials["status"].value_counts()
+    click.echo("  " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    if sort not in trials.columns:
+        raise UsageError(
+            f"--sort {sort!r} is not a column; expected one of {', '.join(trials.columns)}"
+        )
+    ascending = sort != "best_value" or info["mode"] == "min"
+    table = trials.sort_values(sort, ascending=ascending, na_position="last").head(limit)
+    table = table.assign(config=table["config"].map(lambda c: json.dumps(c, separators=(",", ":"))))
+    cols = ["trial_id", "status", "bracket", "rung", "epochs", "best_value", "last_value", "config"]
+    click.echo(
+        table[cols].to_string(
+            index=False, na_rep="-", float_format=lambda v: f"{v:.4f}", max_colwidth=70
+        )
+    )
+
+
+@cli.command()
+@click.argument("study")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@storage_option
+def best(study: str, as_json: bool, storage: Path) -> None:
+    """Print the best trial of a study: its value, epochs and configuration."""
+    with StudyReader(storage) as r:
+        info = r.study(study)
+        trials = r.trials(study)
+    if info["best_trial"] is None:
+        raise UsageError(f"study {study!r} has no finished epoch yet")
+    row = trials.set_index("trial_id").loc[int(info["best_trial"])]
+    result = {
+        "study": study,
+        "metric": info["metric"],
+        "value": info["best_value"],
+        "trial_id": int(info["best_trial"]),
+        "epochs": int(row["epochs"]),
+        "status": row["status"],
+        "config": row["config"],
+    }
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    click.echo(f"best {info['metric']} {info['best_value']:.4f}: trial {result['trial_id']} "
+               f"({result['epochs']} epochs, {result['status']})")  # fmt: skip
+    for key, value in row["config"].items():
+        click.echo(f"  {key}: {json.dumps(value)}")
+
+
+@cli.command()
+@click.argument("study")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="FILE.csv or FILE.parquet.")  # fmt: skip
+@storage_option
+def export(study: str, output: Path, storage: Path) -> None:
+    """Export every epoch of a study, with its trial's configuration, to CSV or Parquet."""
+    suffix = output.suffix.lower()
+    if suffix not in (".csv", ".parquet"):
+        raise UsageError(f"-o {output}: expected a .csv or .parquet file name")
+    with StudyReader(storage) as r:
+        frame = r.export_frame(study)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(output, index=False) if suffix == ".csv" else frame.to_parquet(output, index=False)
+    click.echo(
+        f"wrote {len(frame)} epochs of {frame['trial_id'].nunique() if len(frame) else 0} trials to {output}"
+    )
+
+
+# -- the simulator and single training runs -----------------------------------------------------
+
+
+@cli.command()
+@click.argument("table", type=click.Path(dir_okay=False))
+@click.option("--scheduler", type=click.Choice(SCHEDULERS), default="hyperband", show_default=True)
+@click.option(
+    "--max-epochs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="[default: the table's longest curve]",
+)
+@click.option("--min-epochs", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--eta", type=click.IntRange(min=2), default=3, show_default=True)
+@click.option("--budget", type=click.IntRange(min=1))
+@click.option("--n-configs", type=click.IntRange(min=1))
+@click.option("--workers", type=click.IntRange(min=1), default=4, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--metric", default="val_accuracy", show_default=True)
+@click.option("--mode", type=click.Choice(["max", "min"]), default="max", show_default=True)
+def simulate(table: str, workers: int, seed: int, metric: str, mode: str, **options: Any) -> None:
+    """Replay a recorded table of learning curves on a virtual clock with W simulated workers."""
+    from hpo.runners._simulator import simulate_table
+
+    result = simulate_table(table, workers=workers, seed=seed, metric=metric, mode=mode, **options)
+    for line in result.lines():
+        click.echo(line)
+
+
+@cli.command()
 @click.option(
     "--dataset", default="digits", show_default=True, help="Bundled name or CSV/Parquet file."
 )
@@ -47,16 +358,16 @@ def train(
     from trainers.mlp import MLPTrainer
 
     try:
-        config: dict[str, Any] = json.loads(config_json)
+        config = json.loads(config_json)
     except json.JSONDecodeError as exc:
-        _fail(f"--config is not valid JSON: {exc}")
+        raise UsageError(f"--config is not valid JSON: {exc}") from None
     if not isinstance(config, dict):
-        _fail("--config must be a JSON object of hyperparameters")
+        raise UsageError("--config must be a JSON object of hyperparameters")
     try:
         trainer = MLPTrainer(dataset, target, dtype=dtype)
         trainer.setup(config, seed)
     except ValueError as exc:
-        _fail(str(exc))
+        raise UsageError(str(exc)) from None
     click.echo(f"{'epoch':>5} {'train_loss':>10} {'val_loss':>9} {'val_accuracy':>12}")
     for epoch in range(1, epochs + 1):
         m = trainer.step()
@@ -67,5 +378,33 @@ def train(
     click.echo(f"test accuracy after {epochs} epochs: {acc:.4f}")
 
 
-def run() -> None:  # pragma: no cover - console entry for `python -m hpo`
-    sys.exit(main())
+# -- the entry point -------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; bad input becomes one line on stderr and exit code 2."""
+    try:
+        result = cli.main(args=argv, prog_name="hpo", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError:  # bare `hpo`: the help, as for --help
+        click.echo(cli.get_help(click.Context(cli, info_name="hpo")))
+        return 0
+    except click.UsageError as exc:
+        click.echo(f"hpo: {_one_line(exc.format_message())}", err=True)
+        return 2
+    except click.ClickException as exc:
+        click.echo(f"hpo: {_one_line(exc.format_message())}", err=True)
+        return exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("hpo: aborted", err=True)
+        return 130
+    except USER_ERRORS as exc:
+        click.echo(f"hpo: {_one_line(str(exc))}", err=True)
+        return 2
+    except KeyboardInterrupt:
+        click.echo("hpo: interrupted", err=True)
+        return 130
+    return result if isinstance(result, int) else 0
+
+
+def _one_line(message: str) -> str:
+    return " ".join(message.split())

@@ -2,17 +2,22 @@
 
 It is the only place that talks to both the scheduler and a runner, and the only writer
 of the study store. The loop reads like the algorithm: ask, run, tell, record.
+
+Every scheduler call is also written to the store's log, in order; a resumed search
+replays that log into a fresh scheduler (schedulers are deterministic), then restarts
+the trials that were running from their last saved states.
 """
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from hpo.runners._base import TrialResult
-from hpo.schedulers import Scheduler
+from hpo.runners._base import Checkpoint, TrialResult
+from hpo.schedulers import Scheduler, TrialStatus
 from hpo.types import Decision, Event, Report, Suggestion
 
 
@@ -21,11 +26,24 @@ class Recorder(Protocol):
 
     def on_suggestion(self, suggestion: Suggestion) -> None: ...
 
-    def on_epoch(
-        self, trial_id: int, epoch: int, metrics: dict, seconds: float, worker: str
-    ) -> None: ...
+    def on_epoch(self, trial_id: int, epoch: int, metrics: dict, seconds: float, worker: str,
+                 value: float | None = None, ended_at: float | None = None) -> None: ...  # fmt: skip
+
+    def on_report(self, trial_id: int, epoch: int, value: float) -> None: ...
+
+    def on_failure(self, trial_id: int, reason: str) -> None: ...
 
     def on_event(self, event: Event) -> None: ...
+
+    def on_checkpoint(self, trial_id: int, epoch: int, state: Any) -> None: ...
+
+    def drop_checkpoint(self, trial_id: int) -> None: ...
+
+    def checkpoint(self, trial_id: int) -> Checkpoint | None: ...
+
+    def sync(self, scheduler: Scheduler) -> None: ...
+
+    def commit(self) -> None: ...
 
 
 @dataclass
@@ -35,20 +53,58 @@ class MemoryRecorder:
     suggestions: list[Suggestion] = field(default_factory=list)
     epochs: list[tuple[int, int, dict, float, str]] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
+    checkpoints: dict[int, Checkpoint] = field(default_factory=dict)
 
     def on_suggestion(self, suggestion: Suggestion) -> None:
         self.suggestions.append(suggestion)
 
-    def on_epoch(
-        self, trial_id: int, epoch: int, metrics: dict, seconds: float, worker: str
-    ) -> None:
+    def on_epoch(self, trial_id: int, epoch: int, metrics: dict, seconds: float, worker: str,
+                 value: float | None = None, ended_at: float | None = None) -> None:  # fmt: skip
         self.epochs.append((trial_id, epoch, metrics, seconds, worker))
+
+    def on_report(self, trial_id: int, epoch: int, value: float) -> None:
+        """The log matters only for resuming from a database."""
+
+    def on_failure(self, trial_id: int, reason: str) -> None:
+        """Failures also arrive as events."""
 
     def on_event(self, event: Event) -> None:
         self.events.append(event)
 
+    def on_checkpoint(self, trial_id: int, epoch: int, state: Any) -> None:
+        self.checkpoints[trial_id] = (epoch, state)
+
+    def drop_checkpoint(self, trial_id: int) -> None:
+        self.checkpoints.pop(trial_id, None)
+
+    def checkpoint(self, trial_id: int) -> Checkpoint | None:
+        return self.checkpoints.get(trial_id)
+
+    def sync(self, scheduler: Scheduler) -> None:
+        """Nothing to copy: the scheduler itself is the record."""
+
+    def commit(self) -> None:
+        """Nothing buffered."""
+
     def curve(self, trial_id: int, metric: str) -> list[float]:
         return [m[metric] for t, _, m, _, _ in self.epochs if t == trial_id]
+
+
+class NullRecorder(MemoryRecorder):
+    """Records nothing: for simulations of 100,000 trials, where the scheduler suffices."""
+
+    def on_suggestion(self, suggestion: Suggestion) -> None:
+        pass
+
+    def on_epoch(self, trial_id: int, epoch: int, metrics: dict, seconds: float, worker: str,
+                 value: float | None = None, ended_at: float | None = None) -> None:  # fmt: skip
+        pass
+
+    def on_event(self, event: Event) -> None:
+        pass
+
+    def on_checkpoint(self, trial_id: int, epoch: int, state: Any) -> None:
+        pass
 
 
 class Runner(Protocol):
@@ -57,7 +113,9 @@ class Runner(Protocol):
     @property
     def n_busy(self) -> int: ...
 
-    def submit(self, suggestion: Suggestion) -> None: ...
+    def is_warm(self, trial_id: int, epochs: int) -> bool: ...
+
+    def submit(self, suggestion: Suggestion, checkpoint: Checkpoint | None = None) -> None: ...
 
     def wait(self) -> list[TrialResult]: ...
 
@@ -79,6 +137,10 @@ class Progress:
     best_trial: int | None
 
 
+class ReplayError(RuntimeError):
+    """The recorded log does not replay into the same decisions (code or settings changed)."""
+
+
 class Tuner:
     """Drives ``scheduler`` with ``runner`` and records into ``recorder``.
 
@@ -87,7 +149,8 @@ class Tuner:
         runner: serial, Ray or simulated.
         recorder: the study store (or :class:`MemoryRecorder`).
         metric: the metric of each epoch that the scheduler optimises.
-        on_progress: called after each batch of results (for progress bars).
+        max_failures: retries of an assignment whose worker died, before the trial fails.
+        on_progress: called after each batch of results (for progress displays).
     """
 
     def __init__(
@@ -97,73 +160,182 @@ class Tuner:
         recorder: Recorder | None = None,
         *,
         metric: str = "val_accuracy",
+        max_failures: int = 2,
         on_progress: Callable[[Progress], None] | None = None,
     ) -> None:
         self.scheduler, self.runner, self.metric = scheduler, runner, metric
-        self.recorder = recorder if recorder is not None else MemoryRecorder()
+        self.recorder: Recorder = recorder if recorder is not None else MemoryRecorder()
+        self.max_failures = max_failures
         self.on_progress = on_progress
+        self._recovering: list[Suggestion] = []  # assignments cut short by a crash
+        self._skip: dict[int, int] = {}  # trial -> epochs already recorded before a resume
+        self._retries: dict[int, int] = {}
+        self._submitted: dict[int, Suggestion] = {}
+
+    # -- the loop ----------------------------------------------------------------------------------
 
     def run(self) -> Scheduler:
         """Run the search to the end; returns the scheduler (its trials and best)."""
-        scheduler, runner = self.scheduler, self.runner
+        scheduler, runner, record = self.scheduler, self.runner, self.recorder
         while True:
             while runner.free_workers() > 0:
-                suggestion = scheduler.suggest()
+                suggestion = self._recovering.pop(0) if self._recovering else self._ask()
                 if suggestion is None:
                     break
-                self.recorder.on_suggestion(suggestion)
-                runner.submit(suggestion)
-            self._record_events()
-            if scheduler.is_finished():
+                self._submit(suggestion)
+            self._flush()
+            if scheduler.is_finished() and not self._recovering:
                 break
             if runner.n_busy == 0:
                 raise RuntimeError(
-                    f"{scheduler.name} has nothing to run and is not finished (a scheduler bug)"
+                    f"{scheduler.name} has nothing to run and is not finished (a bug)"
                 )
             for result in runner.wait():
                 self._tell(result)
-            self._record_events()
+            self._flush()
             if self.on_progress is not None:
                 self.on_progress(self.progress())
         scheduler.finish()
-        self._record_events()
+        self._flush()
+        record.commit()
         return scheduler
 
-    def progress(self) -> Progress:
-        s = self.scheduler
-        paused = sum(1 for t in s.trials.values() if t.status.value == "paused")
-        finished = sum(1 for t in s.trials.values() if t.status.is_over)
-        return Progress(
-            s.n_running,
-            paused,
-            finished,
-            s.epochs_spent,
-            s.planned_budget(),
-            s.best_value,
-            s.best_trial,
-        )
+    def _ask(self) -> Suggestion | None:
+        suggestion = self.scheduler.suggest()
+        if suggestion is not None:
+            self.recorder.on_suggestion(suggestion)
+        return suggestion
+
+    def _submit(self, s: Suggestion) -> None:
+        checkpoint = None
+        if s.resume and not self.runner.is_warm(s.trial_id, s.from_epoch):
+            checkpoint = self.recorder.checkpoint(s.trial_id)
+        self._submitted[s.trial_id] = s
+        self.runner.submit(s, checkpoint)
 
     def _tell(self, result: TrialResult) -> None:
         """Feed one assignment's epochs to the scheduler, in order, and act on its decisions."""
-        decision = Decision.CONTINUE
+        trial_id = result.trial_id
+        if result.lost_worker and self._retry(result):
+            return
+        decision, last = Decision.CONTINUE, 0
+        already = self._skip.get(trial_id, 0)
         for r in result.epochs:
-            metrics = dict(r.metrics)
-            self.recorder.on_epoch(result.trial_id, r.epoch, metrics, r.seconds, result.worker)
-            value = float(metrics.get(self.metric, math.nan))
-            decision = self.scheduler.on_report(Report(result.trial_id, r.epoch, value))
+            last = r.epoch
+            if r.epoch <= already:  # recorded before a crash; retrained only to get the state back
+                continue
+            value = float(r.metrics.get(self.metric, math.nan))
+            self.recorder.on_epoch(
+                trial_id, r.epoch, dict(r.metrics), r.seconds, result.worker, value, r.ended_at
+            )
+            self.recorder.on_report(trial_id, r.epoch, value)
+            decision = self.scheduler.on_report(Report(trial_id, r.epoch, value))
             if decision is not Decision.CONTINUE:
                 break
+        self._skip.pop(trial_id, None)
+        self._submitted.pop(trial_id, None)
         if result.error is not None and decision is Decision.CONTINUE:
-            self.scheduler.on_failure(result.trial_id, result.error)
+            self.recorder.on_failure(trial_id, result.error)
+            self.scheduler.on_failure(trial_id, result.error)
             decision = Decision.STOP
+        if decision is Decision.STOP:
+            self.recorder.drop_checkpoint(trial_id)
+            self.runner.discard(trial_id)
+            return
+        if result.state is not None and last == self.scheduler.trials[trial_id].epochs:
+            self.recorder.on_checkpoint(trial_id, last, result.state)
         if decision is Decision.PAUSE:
-            self.runner.pause(result.trial_id)
-        elif decision is Decision.STOP:
-            self.runner.discard(result.trial_id)
+            self.runner.pause(trial_id)
 
-    def _record_events(self) -> None:
+    def _retry(self, result: TrialResult) -> bool:
+        """A worker died: run the assignment again from the last saved state, a few times."""
+        trial_id = result.trial_id
+        self._retries[trial_id] = self._retries.get(trial_id, 0) + 1
+        s = self._submitted.get(trial_id)
+        if s is None or self._retries[trial_id] > self.max_failures:
+            reason = f"{result.error or 'worker died'} ({self._retries[trial_id]} attempts)"
+            self.recorder.on_failure(trial_id, reason)
+            self.scheduler.on_failure(trial_id, reason)
+            self.recorder.drop_checkpoint(trial_id)
+            self._submitted.pop(trial_id, None)
+            return True
+        self._recovering.append(s)
+        return True
+
+    def _flush(self) -> None:
         for event in self.scheduler.pop_events():
             self.recorder.on_event(event)
+        self.recorder.sync(self.scheduler)
+        self.recorder.commit()
+
+    def progress(self) -> Progress:
+        s = self.scheduler
+        counts = {status: 0 for status in TrialStatus}
+        for t in s.trials.values():
+            counts[t.status] += 1
+        finished = sum(n for status, n in counts.items() if status.is_over)
+        return Progress(
+            s.n_running, counts[TrialStatus.PAUSED], finished, s.epochs_spent, s.planned_budget(),
+            s.best_value, s.best_trial,
+        )  # fmt: skip
+
+    # -- resuming ------------------------------------------------------------------------------------
+
+    def replay(self, log: Iterable[Any]) -> int:
+        """Rebuild the scheduler's state from a recorded log; returns the entries replayed.
+
+        Trials that were running when the search stopped are queued to restart from
+        their last saved state; epochs already recorded are not recorded again.
+        """
+        scheduler, n = self.scheduler, 0
+        for entry in log:
+            n += 1
+            if entry.kind == "suggest":
+                s = scheduler.suggest()
+                if (
+                    s is None
+                    or (s.trial_id, s.until_epoch) != (entry.trial_id, entry.epoch)
+                    or (
+                        entry.info is not None
+                        and json.loads(entry.info)
+                        != json.loads(json.dumps(dict(s.config), default=list))
+                    )
+                ):
+                    got = (
+                        "nothing"
+                        if s is None
+                        else f"trial {s.trial_id} to epoch {s.until_epoch} with {dict(s.config)}"
+                    )
+                    raise ReplayError(
+                        f"the study's log does not replay: entry {entry.seq} expected trial "
+                        f"{entry.trial_id} to epoch {entry.epoch}, the scheduler gave {got} "
+                        "(were the code or the settings changed?)"
+                    )
+            elif entry.kind == "report":
+                scheduler.on_report(Report(entry.trial_id, entry.epoch, entry.value))
+            elif entry.kind == "failure":
+                scheduler.on_failure(entry.trial_id, entry.info or "")
+        scheduler.pop_events()  # recorded the first time round
+        queued = {s.trial_id for s in scheduler.queued()}
+        for trial in scheduler.trials.values():
+            if trial.status is TrialStatus.RUNNING and trial.trial_id not in queued:
+                self._recovering.append(
+                    Suggestion(
+                        trial.trial_id,
+                        trial.config,
+                        trial.seed,
+                        trial.until,
+                        True,
+                        trial.bracket,
+                        trial.rung,
+                        trial.epochs,
+                    )
+                )
+        for s in [*self._recovering, *scheduler.queued()]:
+            checkpoint = self.recorder.checkpoint(s.trial_id)
+            if checkpoint is None or checkpoint[0] < s.from_epoch:
+                self._skip[s.trial_id] = s.from_epoch
+        return n
 
 
 def run_search(

@@ -80,3 +80,71 @@ def finite(values: list[float]) -> list[float]:
 
 
 __all__ = ["curve", "drive", "finite", "np"]
+
+
+# -- Ray: one head node per test session, on loopback, joined by every Ray test ---------------
+
+import os  # noqa: E402
+import shutil  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+RAY_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0"}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _ray_bin() -> str:
+    return (
+        str(Path(sys.executable).with_name("ray"))
+        if Path(sys.executable).with_name("ray").exists()
+        else shutil.which("ray")
+    )
+
+
+@pytest.fixture(scope="session")
+def ray_address():
+    """Start `ray start --head` on 127.0.0.1 once; yield its address; stop it at the end."""
+    port = _free_port()
+    env = {**os.environ, **RAY_ENV}
+    subprocess.run(
+        [_ray_bin(), "start", "--head", f"--port={port}", "--num-cpus=2", "--include-dashboard=false",
+         "--disable-usage-stats"],
+        env=env, check=True, capture_output=True,
+    )  # fmt: skip
+    os.environ.update(RAY_ENV)
+    address = f"127.0.0.1:{port}"
+    try:
+        yield address
+    finally:
+        import ray
+
+        if ray.is_initialized():
+            ray.shutdown()
+        subprocess.run([_ray_bin(), "stop", "--force"], env=env, capture_output=True)
+
+
+@pytest.fixture(scope="session")
+def ray_driver(ray_address):
+    """This test process joined to the session's head node."""
+    from hpo.runners._ray import start_ray
+
+    start_ray(2, ray_address)
+    return ray_address
+
+
+def hpo(
+    *args: str, check: bool = False, env: dict | None = None, **kwargs
+) -> subprocess.CompletedProcess:
+    """Run the CLI in a subprocess, as a user would."""
+    return subprocess.run(
+        [sys.executable, "-m", "hpo", *args], capture_output=True, text=True, cwd=ROOT, check=check,
+        env={**os.environ, **(env or {})}, **kwargs,
+    )  # fmt: skip

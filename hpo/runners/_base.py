@@ -1,8 +1,9 @@
-"""What runners share: the result of one assignment and the trainer factory."""
+"""What runners share: an assignment's result, the trainer contract, and the epoch loop."""
 
 from __future__ import annotations
 
 import math
+import time
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -25,26 +26,34 @@ class Trainer(Protocol):
 
 TrainerFactory = Callable[[], Trainer]
 
+#: (epochs trained, saved state) of a trial, as the study store keeps it.
+Checkpoint = tuple[int, Any]
+
 
 @dataclass(frozen=True)
 class EpochResult:
-    """One trained epoch: its number, its metrics and how long it took."""
+    """One trained epoch: its number, its metrics, how long it took and when it ended."""
 
     epoch: int
     metrics: Mapping[str, float]
     seconds: float
+    ended_at: float = 0.0
 
 
 @dataclass
 class TrialResult:
-    """What a worker sends back after one assignment."""
+    """What a worker sends back after one assignment.
+
+    ``state`` is the trainer's saved state after the last epoch (None after an error);
+    ``lost_worker`` says the worker died, so the assignment may be retried elsewhere.
+    """
 
     trial_id: int
     epochs: list[EpochResult] = field(default_factory=list)
     worker: str = "local"
     error: str | None = None
-    started_at: float = 0.0
-    finished_at: float = 0.0
+    state: Any = None
+    lost_worker: bool = False
 
 
 def is_diverged(metrics: Mapping[str, float]) -> bool:
@@ -57,30 +66,87 @@ def describe_error(exc: BaseException) -> str:
     """One line for the study record, with the innermost frame of the trainer."""
     frames = traceback.extract_tb(exc.__traceback__)
     where = f" (at {frames[-1].filename.rsplit('/', 1)[-1]}:{frames[-1].lineno})" if frames else ""
-    return f"{type(exc).__name__}: {exc}{where}"
+    message = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {message}{where}"
 
 
-def train_assignment(
-    trainer: Trainer, trial_id: int, start_epoch: int, until_epoch: int, clock: Callable[[], float]
+class WarmTrainers:
+    """The trainers a worker holds live, so that a trial that continues at once (or a
+    promotion that lands on the same worker) skips save/restore. Bounded: ``capacity``."""
+
+    def __init__(self, make_trainer: TrainerFactory, capacity: int = 1) -> None:
+        self.make_trainer = make_trainer
+        self.capacity = capacity
+        self._live: dict[int, tuple[int, Trainer]] = {}
+
+    def epochs(self, trial_id: int) -> int | None:
+        entry = self._live.get(trial_id)
+        return None if entry is None else entry[0]
+
+    def get(self, s: Suggestion, checkpoint: Checkpoint | None) -> tuple[Trainer, int]:
+        """A trainer ready to continue ``s``, and the epochs it has: warm, restored or new."""
+        entry = self._live.pop(s.trial_id, None)
+        if (
+            entry is not None
+            and entry[0] <= s.from_epoch
+            and (checkpoint is None or entry[0] >= checkpoint[0])
+        ):
+            return entry[1], entry[0]
+        trainer = self.make_trainer()
+        if checkpoint is not None:
+            trainer.restore(checkpoint[1])
+            return trainer, checkpoint[0]
+        # Nothing saved yet (a trial killed before its first result): start it afresh.
+        trainer.setup(dict(s.config), s.seed)
+        return trainer, 0
+
+    def keep(self, trial_id: int, epochs: int, trainer: Trainer) -> None:
+        self._live[trial_id] = (epochs, trainer)
+        while len(self._live) > self.capacity:
+            self._live.pop(next(iter(self._live)))
+
+    def drop(self, trial_id: int) -> None:
+        self._live.pop(trial_id, None)
+
+
+def run_assignment(
+    warm: WarmTrainers,
+    s: Suggestion,
+    checkpoint: Checkpoint | None,
+    worker: str,
+    *,
+    deadline: float | None = None,
 ) -> TrialResult:
-    """Step ``trainer`` from ``start_epoch`` to ``until_epoch``; stop at divergence or error."""
-    result = TrialResult(trial_id, started_at=clock())
-    for epoch in range(start_epoch + 1, until_epoch + 1):
-        t0 = clock()
+    """Train ``s`` on this worker: from the warm trainer or the checkpoint to ``until_epoch``.
+
+    Stops early at divergence, at an exception (recorded, never raised) or at the deadline.
+    Returns the saved state after the last epoch, so any worker can continue the trial.
+    """
+    result = TrialResult(s.trial_id, worker=worker)
+    try:
+        trainer, done = warm.get(s, checkpoint)
+    except Exception as exc:
+        result.error = describe_error(exc)
+        return result
+    for epoch in range(done + 1, s.until_epoch + 1):
+        t0 = time.perf_counter()
         try:
-            metrics = dict(trainer.step())
+            metrics = {k: float(v) for k, v in trainer.step().items()}
         except Exception as exc:  # a trainer's bug must not kill the search
             result.error = describe_error(exc)
-            break
-        result.epochs.append(EpochResult(epoch, metrics, clock() - t0))
+            warm.drop(s.trial_id)
+            return result
+        seconds = time.perf_counter() - t0
+        result.epochs.append(EpochResult(epoch, metrics, seconds, time.time()))
+        done = epoch
         if is_diverged(metrics):
             break
-    result.finished_at = clock()
+        if deadline is not None and time.time() > deadline and epoch < s.until_epoch:
+            result.error = "TimeoutError: trial_timeout exceeded"
+            break
+    try:
+        result.state = trainer.save()
+    except Exception as exc:
+        result.error = result.error or describe_error(exc)
+    warm.keep(s.trial_id, done, trainer)
     return result
-
-
-def validate_suggestion(s: Suggestion, epochs_done: int) -> None:
-    if s.until_epoch <= epochs_done:
-        raise ValueError(
-            f"trial {s.trial_id} asked to train to {s.until_epoch} but has {epochs_done}"
-        )

@@ -181,6 +181,10 @@ class Scheduler:
         self._events.clear()
         return events
 
+    def queued(self) -> list[Suggestion]:
+        """Continuations already decided (CONTINUE at a milestone), next in line."""
+        return list(self._queue)
+
     def is_finished(self) -> bool:
         """True when no trial runs and nothing will ever be suggested again."""
         return self.n_running == 0 and not self._queue and self._exhausted()

@@ -1,0 +1,345 @@
+"""The simulator runner: replays recorded learning curves on a virtual clock.
+
+A recorded table has one row per (configuration, epoch): a ``config_id``, the
+hyperparameters as ``config.<name>`` columns (what ``hpo export`` writes), ``epoch``,
+the metrics, and ``seconds`` (how long that epoch took). The simulator drives the same
+schedulers through the same tuner loop as real runs, with ``W`` simulated workers: an
+assignment takes the recorded seconds of its epochs (plus ``resume_seconds`` when a
+paused trial is restored on a worker that does not hold it), and the next result is
+the one that finishes first on the virtual clock. Deterministic for a seed; thousands of
+workers and 100,000 trials run in seconds.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import math
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from hpo.runners._base import Checkpoint, EpochResult, TrialResult
+from hpo.space import SearchSpace
+from hpo.types import Suggestion
+
+
+class Curves:
+    """A recorded table as arrays: ``values[metric][config_id, epoch-1]`` and ``seconds``."""
+
+    def __init__(self, frame: pd.DataFrame, metrics: Iterable[str] | None = None) -> None:
+        required = {"config_id", "epoch", "seconds"}
+        missing = required - set(frame.columns)
+        if missing:
+            raise ValueError(f"recorded table lacks columns {', '.join(sorted(missing))}")
+        param_cols = [c for c in frame.columns if c.startswith("config.")]
+        if not param_cols:
+            raise ValueError("recorded table has no config.<name> columns (the hyperparameters)")
+        ids = np.sort(frame["config_id"].unique())
+        self.n_configs = len(ids)
+        index = {int(c): i for i, c in enumerate(ids)}
+        self.max_epochs = int(frame["epoch"].max())
+        rows = frame["config_id"].map(index).to_numpy()
+        cols = frame["epoch"].to_numpy().astype(int) - 1
+        numeric = [
+            c for c in frame.columns if c not in param_cols and c not in ("config_id", "epoch")
+        ]
+        numeric = [c for c in numeric if pd.api.types.is_numeric_dtype(frame[c])]
+        wanted = list(metrics) if metrics is not None else numeric
+        self.values: dict[str, np.ndarray] = {}
+        for name in [*wanted, "seconds"]:
+            if name not in frame.columns:
+                raise ValueError(
+                    f"recorded table has no column {name!r}; it has {', '.join(numeric)}"
+                )
+            grid = np.full((self.n_configs, self.max_epochs), np.nan)
+            grid[rows, cols] = frame[name].to_numpy(dtype=float)
+            self.values[name] = grid
+        self.lengths = np.zeros(self.n_configs, dtype=int)
+        np.maximum.at(self.lengths, rows, cols + 1)
+        firsts = frame.drop_duplicates("config_id").set_index("config_id").loc[ids, param_cols]
+        self.param_names = [c[len("config.") :] for c in param_cols]
+        self.configs = [
+            {n: _decode(v) for n, v in zip(self.param_names, row, strict=True)}
+            for row in firsts.itertuples(index=False)
+        ]
+        self._lookup = {_key(c): i for i, c in enumerate(self.configs)}
+        self.metric_names = [m for m in self.values if m != "seconds"]
+
+    @classmethod
+    def read(cls, path: str | Path, metrics: Iterable[str] | None = None) -> Curves:
+        path = Path(path)
+        if not path.is_file():
+            raise ValueError(f"recorded table {str(path)!r} does not exist")
+        try:
+            frame = (
+                pd.read_parquet(path) if path.suffix in (".parquet", ".pq") else pd.read_csv(path)
+            )
+        except Exception as exc:
+            raise ValueError(f"recorded table {str(path)!r} could not be read: {exc}") from None
+        if "config_id" not in frame.columns and "trial_id" in frame.columns:
+            frame = frame.rename(columns={"trial_id": "config_id"})  # an `hpo export` file
+        return cls(frame, metrics)
+
+    def space(self) -> SearchSpace:
+        """The table's configurations as a grid space (every value a categorical choice)."""
+        choices: dict[str, list[Any]] = {n: [] for n in self.param_names}
+        for config in self.configs:
+            for n in self.param_names:
+                v = _listify(config[n])
+                if v not in choices[n]:
+                    choices[n].append(v)
+        return SearchSpace.from_dict({n: {"values": v} for n, v in choices.items() if len(v) > 1},
+                                     {n: v[0] for n, v in choices.items() if len(v) == 1})  # fmt: skip
+
+    def config_id(self, config: dict[str, Any]) -> int:
+        key = _key({n: config[n] for n in self.param_names})
+        if key not in self._lookup:
+            raise KeyError(f"configuration {config} is not in the recorded table")
+        return self._lookup[key]
+
+
+class TableSampler:
+    """Proposes the recorded configurations of a table.
+
+    ``random`` draws rows without replacement (a seeded permutation; None once all are
+    used). ``tpe`` lets Optuna's TPE propose in the table's space and takes the recorded
+    row nearest to the proposal that is not used yet (exact when the table is a full grid).
+    """
+
+    def __init__(self, curves: Curves, kind: str = "random", seed: int = 0) -> None:
+        if kind not in ("random", "tpe", "grid"):
+            raise ValueError(
+                f"sampler={kind!r} is unknown for a recorded table; expected random, tpe or grid"
+            )
+        self.curves, self.kind = curves, kind
+        self.size = curves.n_configs
+        self.used: set[int] = set()
+        self._order = (
+            np.arange(self.size)
+            if kind == "grid"
+            else np.random.default_rng(seed).permutation(self.size)
+        )
+        self._next = 0
+        self._tpe = None
+        if kind == "tpe":
+            from hpo.samplers import TPESampler
+
+            self._tpe = TPESampler(curves.space(), seed)
+
+    def sample(self) -> dict[str, Any] | None:
+        if len(self.used) >= self.size:
+            return None
+        if self._tpe is None:
+            while int(self._order[self._next]) in self.used:
+                self._next += 1
+            index = int(self._order[self._next])
+        else:
+            index = self._nearest(self._tpe.sample())
+        self.used.add(index)
+        return dict(self.curves.configs[index])
+
+    def observe(self, config: dict[str, Any], epochs: int, score: float) -> None:
+        if self._tpe is not None:
+            self._tpe.observe(config, epochs, score)
+
+    def _nearest(self, proposal: dict[str, Any]) -> int:
+        key = _key({n: proposal[n] for n in self.curves.param_names})
+        index = self.curves._lookup.get(key)
+        if index is not None and index not in self.used:
+            return index
+        best, best_d = -1, math.inf
+        for i, config in enumerate(self.curves.configs):
+            if i in self.used:
+                continue
+            d = sum(_distance(config[n], proposal[n]) for n in self.curves.param_names)
+            if d < best_d:
+                best, best_d = i, d
+        return best
+
+
+def _distance(a: Any, b: Any) -> float:
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
+        a, b = float(a), float(b)
+        if a > 0 and b > 0:
+            return abs(math.log(a) - math.log(b))
+        return abs(a - b)
+    return 0.0 if a == b else 1.0
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in "[{":
+        try:
+            return _freeze(json.loads(value))
+        except json.JSONDecodeError:
+            return value
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _freeze(value: Any) -> Any:
+    return tuple(_freeze(v) for v in value) if isinstance(value, list) else value
+
+
+def _listify(value: Any) -> Any:
+    return [_listify(v) for v in value] if isinstance(value, tuple) else value
+
+
+def _key(config: dict[str, Any]) -> str:
+    return json.dumps({k: _listify(v) for k, v in sorted(config.items())}, sort_keys=True)
+
+
+class SimulatorRunner:
+    """``n_workers`` simulated workers over recorded curves, on a virtual clock.
+
+    Args:
+        curves: the recorded table.
+        n_workers: simulated workers.
+        resume_seconds: what restoring a paused trial on another worker costs.
+    """
+
+    def __init__(self, curves: Curves, n_workers: int, resume_seconds: float = 0.0) -> None:
+        self.curves = curves
+        self.n_workers = n_workers
+        self.resume_seconds = resume_seconds
+        self.now = 0.0
+        self.busy_seconds = 0.0
+        self._heap: list[tuple[float, int, TrialResult]] = []
+        self._free = list(range(n_workers))
+        self._holds: dict[int, int] = {}  # worker -> trial it holds warm
+        self._worker_of: dict[int, int] = {}  # submission order -> worker
+        self._order = 0
+
+    @property
+    def n_busy(self) -> int:
+        return len(self._heap)
+
+    def free_workers(self) -> int:
+        return len(self._free)
+
+    def is_warm(self, trial_id: int, epochs: int) -> bool:
+        return True  # the simulator has no state to restore; resumes cost resume_seconds
+
+    def submit(self, s: Suggestion, checkpoint: Checkpoint | None = None) -> None:
+        warm = [w for w in self._free if self._holds.get(w) == s.trial_id]
+        worker = warm[0] if warm else self._free[0]
+        self._free.remove(worker)
+        cid = self.curves.config_id(dict(s.config))
+        seconds = self.curves.values["seconds"][cid]
+        start = self.now + (self.resume_seconds if s.resume and not warm else 0.0)
+        result = TrialResult(s.trial_id, worker=f"sim{worker}")
+        t = start
+        for epoch in range(s.from_epoch + 1, s.until_epoch + 1):
+            if epoch > self.curves.lengths[cid]:
+                result.error = f"the recorded curve of configuration {cid} ends at epoch {self.curves.lengths[cid]}"
+                break
+            t += float(seconds[epoch - 1])
+            metrics = {
+                m: float(self.curves.values[m][cid, epoch - 1]) for m in self.curves.metric_names
+            }
+            result.epochs.append(EpochResult(epoch, metrics, float(seconds[epoch - 1]), t))
+        self.busy_seconds += t - self.now
+        self._holds[worker] = s.trial_id
+        self._order += 1
+        heapq.heappush(self._heap, (t, self._order, result))
+        self._worker_of[self._order] = worker
+
+    def wait(self) -> list[TrialResult]:
+        t, order, result = heapq.heappop(self._heap)
+        self.now = max(self.now, t)
+        self._free.append(self._worker_of.pop(order))
+        return [result]
+
+    def pause(self, trial_id: int) -> None:
+        """Nothing to keep: the curve is in the table."""
+
+    def discard(self, trial_id: int) -> None:
+        for w, t in list(self._holds.items()):
+            if t == trial_id:
+                del self._holds[w]
+
+    def busy_fraction(self) -> float:
+        return self.busy_seconds / (self.n_workers * self.now) if self.now > 0 else 0.0
+
+
+@dataclass
+class SimulationResult:
+    scheduler: Any
+    simulated_seconds: float
+    busy_fraction: float
+    real_seconds: float
+    n_workers: int
+    metric: str
+
+    def lines(self) -> list[str]:
+        s = self.scheduler
+        out = [
+            f"simulated {s.name} with {self.n_workers} workers: {len(s.trials)} trials, "
+            f"{s.epochs_spent} epochs, {self.simulated_seconds:.4g} s of simulated wall time "
+            f"(workers {100 * self.busy_fraction:.1f}% busy), {self.real_seconds:.2f} s real"
+        ]
+        if s.best_trial is not None:
+            best = s.trials[s.best_trial]
+            out.append(
+                f"best {self.metric} {s.best_value:.4f}: trial {best.trial_id} after {best.epochs} epochs"
+            )
+            out.append("  " + json.dumps({k: _listify(v) for k, v in best.config.items()}))
+        return out
+
+
+def simulate_table(
+    table: str | Path | Curves,
+    *,
+    scheduler: str = "hyperband",
+    sampler: str = "random",
+    max_epochs: int | None = None,
+    min_epochs: int = 1,
+    eta: int = 3,
+    budget: int | None = None,
+    n_configs: int | None = None,
+    workers: int = 4,
+    seed: int = 0,
+    metric: str = "val_accuracy",
+    mode: str = "max",
+    resume_seconds: float = 0.0,
+) -> SimulationResult:
+    """Run one scheduler over a recorded table; returns its scheduler and simulated time."""
+    from hpo.settings import SearchSettings
+    from hpo.tuner import NullRecorder, Tuner
+
+    curves = table if isinstance(table, Curves) else Curves.read(table)
+    if metric not in curves.values:
+        raise ValueError(
+            f"metric {metric!r} is not in the recorded table; it has {', '.join(curves.metric_names)}"
+        )
+    space = curves.space()
+    R = max_epochs or curves.max_epochs
+    if curves.max_epochs < R:
+        raise ValueError(
+            f"max_epochs={R} is beyond the table's longest curve ({curves.max_epochs} epochs)"
+        )
+    settings = SearchSettings(
+        space={n: {"values": [_listify(v) for v in p.values]} for n, p in space.params.items()},  # type: ignore[union-attr]
+        fixed={n: _listify(v) for n, v in space.fixed.items()},
+        scheduler=scheduler, sampler=sampler, max_epochs=R, min_epochs=min_epochs, eta=eta,
+        budget=budget, n_configs=n_configs, seed=seed, metric=metric, mode=mode, executor="serial",
+    )  # fmt: skip
+    settings.validate()
+    sched = settings.build_scheduler(
+        TableSampler(curves, "grid" if scheduler == "grid" else sampler, seed)
+    )
+    runner = SimulatorRunner(curves, workers, resume_seconds)
+    start = time.perf_counter()
+    Tuner(sched, runner, NullRecorder(), metric=metric).run()
+    return SimulationResult(
+        sched, runner.now, runner.busy_fraction(), time.perf_counter() - start, workers, metric
+    )
+
+
+__all__ = ["Curves", "SimulationResult", "SimulatorRunner", "simulate_table"]

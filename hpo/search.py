@@ -1,0 +1,172 @@
+"""Launching and resuming searches: the library calls behind ``hpo run`` and ``hpo resume``.
+
+The CLI only parses and prints; everything a search does is here, callable from Python.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hpo.budgets import Bracket
+from hpo.schedulers import Scheduler
+from hpo.settings import SearchSettings, SettingsError, TrainerSpec
+from hpo.store import StudyWriter
+from hpo.tuner import Progress, Tuner
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a search will do, computed before anything runs."""
+
+    scheduler: str
+    brackets: tuple[Bracket, ...]
+    budget: int
+    n_trials: int
+    max_epochs: int
+    grid_size: int | None
+    approximate: bool  # ASHA's rung sizes are what it reaches if every rung fills
+
+    @property
+    def full_budget(self) -> int:
+        """Epochs a random search with as many configurations would spend at max_epochs."""
+        return self.n_trials * self.max_epochs
+
+    def lines(self) -> list[str]:
+        about = "about " if self.approximate else ""
+        out = [
+            f"plan: {self.scheduler}, {len(self.brackets)} bracket(s), {about}{self.n_trials} trials"
+        ]
+        for b in self.brackets[:12]:
+            rungs = "  ".join(f"{r.n_trials}@{r.epochs}" for r in b.rungs)
+            out.append(f"  bracket s={b.s}: {rungs}   ({b.budget} epochs)")
+        if len(self.brackets) > 12:
+            out.append(f"  … and {len(self.brackets) - 12} more brackets")
+        out.append(f"budget: {about}{self.budget} epochs (trials@epochs at each rung)")
+        out.append(
+            f"random search with {self.n_trials} configurations at {self.max_epochs} epochs each: "
+            f"{self.full_budget} epochs ({self.full_budget / max(self.budget, 1):.1f}x this plan)"
+        )
+        if self.grid_size is not None:
+            grid = self.grid_size * self.max_epochs
+            out.append(
+                f"the full grid ({self.grid_size} configurations) at {self.max_epochs} epochs: {grid} epochs"
+            )
+        return out
+
+
+def make_plan(settings: SearchSettings, scheduler: Scheduler) -> Plan:
+    brackets = scheduler.planned_brackets()
+    space = settings.build_space()
+    return Plan(
+        scheduler=settings.scheduler,
+        brackets=brackets,
+        budget=scheduler.planned_budget(),
+        n_trials=sum(b.n_trials for b in brackets),
+        max_epochs=scheduler.max_epochs,
+        grid_size=space.grid_size() if space.is_grid else None,
+        approximate=settings.scheduler == "asha" and settings.budget is None,
+    )
+
+
+def check_trainer(settings: SearchSettings) -> tuple[TrainerSpec, Any]:
+    """Load the trainer class and the data, and set up one sampled configuration.
+
+    Catches a trainer path that does not import, a class without the contract, a bad
+    dataset, or hyperparameters the trainer rejects, before any study is created.
+    """
+    spec = settings.trainer_spec()
+    spec.load_class()
+    try:
+        dataset = spec.load_dataset()
+        trainer = spec.build(dataset)
+    except (ValueError, TypeError) as exc:
+        raise SettingsError(f"{settings.trainer}: {exc}") from None
+    import numpy as np
+
+    config = settings.build_space().sample(np.random.default_rng(settings.seed))
+    try:
+        trainer.setup(config, settings.seed)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise SettingsError(f"{settings.trainer} rejects the space: {exc}") from None
+    return spec, dataset
+
+
+def make_runner(settings: SearchSettings, spec: TrainerSpec, dataset: Any) -> Any:
+    if settings.executor == "serial":
+        from hpo.runners import SerialRunner
+
+        return SerialRunner(lambda: spec.build(dataset), trial_timeout=settings.trial_timeout)
+    from hpo.runners._ray import RayRunner
+
+    return RayRunner(
+        spec, settings.resolved_workers(), dataset=dataset, address=settings.ray_address,
+        trial_timeout=settings.trial_timeout,
+    )  # fmt: skip
+
+
+@dataclass
+class Outcome:
+    """How a search ended, for the summary."""
+
+    name: str
+    scheduler: Scheduler
+    plan: Plan
+    seconds: float
+    workers: int
+    metric: str
+
+
+@contextlib.contextmanager
+def _closing(runner: Any) -> Iterator[Any]:
+    try:
+        yield runner
+    finally:
+        close = getattr(runner, "close", None)
+        if close is not None:
+            close()
+
+
+def run_study(
+    settings: SearchSettings,
+    storage: str | Path,
+    name: str,
+    *,
+    resume: bool = False,
+    on_start: Callable[[Plan], None] | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> Outcome:
+    """Create (or resume) study ``name`` in ``storage`` and run it to the end.
+
+    A KeyboardInterrupt stops it cleanly: what was recorded stays, the study is marked
+    interrupted, and ``hpo resume`` continues it.
+    """
+    scheduler = settings.build_scheduler()
+    plan = make_plan(settings, scheduler)
+    spec, dataset = check_trainer(settings)
+    writer = StudyWriter(storage, name)
+    status = "interrupted"
+    try:
+        if resume:
+            writer.open_existing()
+        else:
+            writer.create(settings.to_dict(), metric=settings.metric, mode=settings.mode,
+                          scheduler=settings.scheduler)  # fmt: skip
+        if on_start is not None:
+            on_start(plan)
+        start = time.perf_counter()
+        with _closing(make_runner(settings, spec, dataset)) as runner:
+            tuner = Tuner(scheduler, runner, writer, metric=settings.metric,
+                          max_failures=settings.max_failures, on_progress=on_progress)  # fmt: skip
+            if resume:
+                tuner.replay(writer.log())
+            tuner.run()
+        status = "finished"
+    finally:
+        writer.close(status)
+    workers = 1 if settings.executor == "serial" else settings.resolved_workers()
+    return Outcome(name, scheduler, plan, time.perf_counter() - start, workers, settings.metric)

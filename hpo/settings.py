@@ -1,0 +1,315 @@
+"""The settings of one search, from a YAML file and the command line, in one dataclass.
+
+Everything needed to rebuild a search lives here, so a study stores its settings as
+JSON and ``hpo resume`` rebuilds the same space, scheduler and trainer from them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hpo.budgets import hyperband_brackets
+from hpo.samplers import GridSampler, RandomSampler, TPESampler
+from hpo.schedulers import (
+    ASHA,
+    CurveExtrapolation,
+    GridSearch,
+    HyperBand,
+    MedianStopping,
+    Patience,
+    RandomSearch,
+    Scheduler,
+    SuccessiveHalving,
+)
+from hpo.space import SearchSpace, SpaceError, read_yaml
+
+SCHEDULERS = ("sh", "hyperband", "asha", "random", "grid")
+SAMPLERS = ("random", "tpe", "grid")
+EXECUTORS = ("ray", "serial")
+RULES = {"median": MedianStopping, "patience": Patience, "extrapolation": CurveExtrapolation}
+CONTRACT = ("setup", "step", "save", "restore")
+
+
+class SettingsError(ValueError):
+    """Settings that cannot run: one line naming the setting and what was expected."""
+
+
+@dataclass
+class SearchSettings:
+    """One search: what to search, how to schedule it, what to train, where to run."""
+
+    space: dict[str, Any]
+    fixed: dict[str, Any] = field(default_factory=dict)
+    name: str = "search"
+    scheduler: str = "hyperband"
+    sampler: str = "random"
+    max_epochs: int = 27
+    min_epochs: int = 1
+    eta: int = 3
+    budget: int | None = None
+    n_configs: int | None = None
+    iterations: int = 1
+    stop_only: bool = False
+    stopping: list[dict[str, Any]] = field(default_factory=list)
+    workers: int = 0  # 0: one per CPU
+    seed: int = 0
+    metric: str = "val_accuracy"
+    mode: str = "max"
+    trainer: str = "trainers.mlp:MLPTrainer"
+    trainer_options: dict[str, Any] = field(default_factory=dict)
+    dataset: str = "digits"
+    target: str | None = None
+    executor: str = "ray"
+    ray_address: str | None = None
+    max_failures: int = 2
+    trial_timeout: float | None = None
+
+    # -- construction and validation -------------------------------------------------------------
+
+    @classmethod
+    def from_file(cls, path: str, overrides: dict[str, Any] | None = None) -> SearchSettings:
+        """Read a search file; ``overrides`` (from the command line) win over the file."""
+        doc = read_yaml(path)
+        if not isinstance(doc, dict):
+            raise SettingsError(f"{path}: expected a mapping with a 'space' key at the top")
+        if "space" not in doc:
+            raise SettingsError(
+                f"{path}: no 'space' key; expected the hyperparameters under space:"
+            )
+        doc.pop("description", None)
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(doc) - known)
+        if unknown:
+            raise SettingsError(
+                f"{path}: unknown setting {unknown[0]!r}; expected some of {', '.join(sorted(known))}"
+            )
+        values = {**doc, **{k: v for k, v in (overrides or {}).items() if v is not None}}
+        if "name" not in doc:
+            values.setdefault("name", Path(path).stem)
+        settings = cls(**values)
+        settings.validate(source=path)
+        return settings
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> SearchSettings:
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def validate(self, source: str = "") -> None:
+        prefix = f"{source}: " if source else ""
+
+        def choice(name: str, options: tuple[str, ...]) -> None:
+            value = getattr(self, name)
+            if value not in options:
+                raise SettingsError(
+                    f"{prefix}{name}={value!r} is unknown; expected one of {', '.join(options)}"
+                )
+
+        def integer(name: str, minimum: int, optional: bool = False) -> None:
+            value = getattr(self, name)
+            if optional and value is None:
+                return
+            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+                raise SettingsError(
+                    f"{prefix}{name}={value!r} is invalid; expected an integer >= {minimum}"
+                )
+
+        choice("scheduler", SCHEDULERS)
+        choice("sampler", SAMPLERS)
+        choice("executor", EXECUTORS)
+        choice("mode", ("max", "min"))
+        integer("max_epochs", 1)
+        integer("min_epochs", 1)
+        integer("eta", 2)
+        integer("iterations", 1)
+        integer("workers", 0)
+        integer("max_failures", 0)
+        integer("budget", 1, optional=True)
+        integer("n_configs", 1, optional=True)
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
+            raise SettingsError(f"{prefix}seed={self.seed!r} is invalid; expected an integer")
+        if self.min_epochs > self.max_epochs:
+            raise SettingsError(
+                f"{prefix}min_epochs={self.min_epochs} is larger than max_epochs={self.max_epochs}"
+            )
+        if self.trial_timeout is not None and not (
+            isinstance(self.trial_timeout, (int, float)) and self.trial_timeout > 0
+        ):
+            raise SettingsError(
+                f"{prefix}trial_timeout={self.trial_timeout!r} must be a positive number of seconds"
+            )
+        for key in ("fixed", "trainer_options"):
+            if not isinstance(getattr(self, key), dict):
+                raise SettingsError(f"{prefix}{key} must be a mapping")
+        if not isinstance(self.stopping, list):
+            raise SettingsError(
+                f"{prefix}stopping must be a list of rules such as - {{rule: median}}"
+            )
+        for rule in self.stopping:
+            if not isinstance(rule, dict) or rule.get("rule") not in RULES:
+                raise SettingsError(
+                    f"{prefix}stopping rule {rule!r} is unknown; expected {{rule: median|patience|extrapolation, ...}}"
+                )
+        try:
+            self.build_space(source)
+        except SpaceError as exc:
+            raise SettingsError(str(exc)) from None
+        if self.scheduler == "grid" or self.sampler == "grid":
+            space = self.build_space(source)
+            if not space.is_grid:
+                raise SettingsError(f"{prefix}{space_grid_problem(space)}")
+
+    # -- what the settings build --------------------------------------------------------------------
+
+    def build_space(self, source: str = "") -> SearchSpace:
+        return SearchSpace.from_dict(self.space, self.fixed, source=source)
+
+    def resolved_workers(self) -> int:
+        return self.workers or os.cpu_count() or 1
+
+    def build_scheduler(self, sampler: Any = None) -> Scheduler:
+        """The scheduler these settings describe; raises SettingsError for a plan that cannot run.
+
+        ``sampler`` replaces the one the settings name (the simulator samples recorded rows).
+        """
+        space = self.build_space()
+        rules = [
+            RULES[r["rule"]](**{k: v for k, v in r.items() if k != "rule"}) for r in self.stopping
+        ]
+        common = {"mode": self.mode, "seed": self.seed, "stopping": rules}
+        sampler_name = "grid" if self.scheduler == "grid" else self.sampler
+        if sampler is not None:
+            pass
+        elif sampler_name == "grid":
+            sampler = GridSampler(space)
+        elif sampler_name == "tpe":
+            sampler = TPESampler(space, self.seed)
+        else:
+            sampler = RandomSampler(space, self.seed)
+        try:
+            scheduler = self._make(sampler, common)
+        except (ValueError, TypeError) as exc:
+            raise SettingsError(str(exc)) from None
+        size = getattr(sampler, "size", None)
+        if size is not None:
+            needed = sum(b.n_trials for b in scheduler.planned_brackets())
+            if needed > size:
+                raise SettingsError(
+                    f"the grid has {size} configurations but the {self.scheduler} plan starts "
+                    f"{needed} trials; lower max_epochs or n_configs, raise eta, or use sampler random"
+                )
+        return scheduler
+
+    def _make(self, sampler: Any, common: dict[str, Any]) -> Scheduler:
+        R, r, eta = self.max_epochs, self.min_epochs, self.eta
+        if self.scheduler == "hyperband":
+            if self.budget is not None or self.n_configs is not None:
+                raise SettingsError(
+                    "hyperband takes max_epochs, min_epochs, eta and iterations, not budget or n_configs"
+                )
+            return HyperBand(
+                sampler, R, eta=eta, min_epochs=r, iterations=self.iterations, **common
+            )
+        if self.scheduler == "sh":
+            if self.budget is not None:
+                n = self.n_configs or getattr(sampler, "size", 64)
+                return SuccessiveHalving(sampler, n, budget=self.budget, **common)
+            s_max = len(hyperband_brackets(R, eta, r)) - 1
+            n = self.n_configs or (eta**s_max)
+            return SuccessiveHalving(sampler, n, max_epochs=R, eta=eta, min_epochs=r, **common)
+        if self.scheduler == "asha":
+            n = self.n_configs
+            if n is None and self.budget is None:  # as many trials as HyperBand would start
+                n = sum(b.n_trials for b in hyperband_brackets(R, eta, r))
+            return ASHA(
+                sampler, R, eta=eta, min_epochs=r, n_configs=n, budget=self.budget,
+                stop_only=self.stop_only, **common,
+            )  # fmt: skip
+        if self.scheduler == "random":
+            n = self.n_configs
+            if n is None:  # the number HyperBand's budget buys at full training
+                n = max(1, sum(b.budget for b in hyperband_brackets(R, eta, r)) // R)
+                if self.budget is not None:
+                    n = max(1, self.budget // R)
+            return RandomSearch(sampler, n, R, eta=eta, min_epochs=r, **common)
+        if not isinstance(sampler, GridSampler):  # a table of recorded rows: every row once
+            return RandomSearch(sampler, sampler.size, R, eta=eta, min_epochs=r, **common)
+        return GridSearch(sampler, R, eta=eta, min_epochs=r, **common)
+
+    def trainer_spec(self) -> TrainerSpec:
+        return TrainerSpec(self.trainer, self.dataset, self.target, dict(self.trainer_options))
+
+
+def space_grid_problem(space: SearchSpace) -> str:
+    ranges = [n for n, p in space.params.items() if type(p).__name__ != "Categorical"]
+    return (
+        f"a grid needs finite values for every hyperparameter; {', '.join(ranges)} "
+        f"{'is a range' if len(ranges) == 1 else 'are ranges'} (use values: or grid: lists)"
+    )
+
+
+@dataclass(frozen=True)
+class TrainerSpec:
+    """How to build a trainer anywhere (a Ray worker included): import path and options."""
+
+    path: str
+    dataset: str | None = "digits"
+    target: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def load_class(self) -> type:
+        from trainers.sklearn_adapter import import_object
+
+        try:
+            cls = import_object(self.path)
+        except ValueError as exc:
+            raise SettingsError(f"--trainer {self.path}: {exc}") from None
+        if not isinstance(cls, type):
+            raise SettingsError(f"--trainer {self.path} is not a class")
+        missing = [m for m in CONTRACT if not callable(getattr(cls, m, None))]
+        if missing:
+            raise SettingsError(
+                f"--trainer {self.path} lacks the trainer contract's {', '.join(missing)}; "
+                "expected setup(config, seed), step(), save() and restore(state)"
+            )
+        return cls
+
+    def kwargs(self, cls: type, dataset: Any = None) -> dict[str, Any]:
+        """Constructor arguments: dataset and target when the class takes them, plus options."""
+        params = inspect.signature(cls).parameters
+        takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+        kwargs = dict(self.options)
+        if self.dataset is not None and ("dataset" in params or takes_any):
+            kwargs["dataset"] = dataset if dataset is not None else self.dataset
+        if self.target is not None and ("target" in params or takes_any):
+            kwargs["target"] = self.target
+        return kwargs
+
+    def load_dataset(self) -> Any:
+        """The split dataset, loaded once in the driver (Ray ships it to each worker)."""
+        if self.dataset is None:
+            return None
+        cls = self.load_class()
+        if "dataset" not in inspect.signature(cls).parameters:
+            return None
+        from trainers.data import load_dataset
+
+        split = {
+            k: self.options[k]
+            for k in ("val_fraction", "test_fraction", "split_seed")
+            if k in self.options
+        }
+        return load_dataset(self.dataset, self.target, **split)
+
+    def build(self, dataset: Any = None) -> Any:
+        cls = self.load_class()
+        return cls(**self.kwargs(cls, dataset))

@@ -1,0 +1,37 @@
+"""Trainers that misbehave on purpose, for the fault tests (imported by Ray workers too)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+from trainers.mlp import MLPTrainer
+
+
+class DyingOnce(MLPTrainer):
+    """An MLP whose worker process dies (SIGKILL) the first time any trial reaches epoch
+    ``die_at`` with a config whose ``learning_rate_init`` is at least ``threshold``.
+    A marker file makes it die only once across all processes."""
+
+    def __init__(self, dataset="iris", marker: str = "", die_at: int = 5, **kwargs):
+        super().__init__(dataset, **kwargs)
+        self.marker, self.die_at = marker, die_at
+
+    def step(self):
+        metrics = super().step()
+        if self.epoch == self.die_at and self.marker and not Path(self.marker).exists():
+            Path(self.marker).write_text(str(os.getpid()))
+            os.kill(os.getpid(), signal.SIGKILL)
+        return metrics
+
+
+class Hanging(MLPTrainer):
+    """An MLP that hangs forever in its third epoch when ``activation`` is tanh."""
+
+    def step(self):
+        if self.config["activation"] == "tanh" and self.epoch == 2:
+            while True:
+                time.sleep(1)
+        return super().step()

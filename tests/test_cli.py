@@ -1,0 +1,267 @@
+"""The `hpo` command line, run as a user runs it: in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+
+from hpo.store import StudyReader
+from tests.conftest import ROOT, hpo
+
+SMALL = ["--executor", "serial", "--max-epochs", "9", "--dataset", "iris"]
+
+
+@pytest.fixture
+def space(tmp_path):
+    path = tmp_path / "space.yaml"
+    path.write_text(
+        "name: tiny\n"
+        "space:\n"
+        "  hidden_layer_sizes: {values: [[8], [16]]}\n"
+        "  learning_rate_init: {type: float, low: 1.0e-3, high: 0.1, log: true}\n"
+        "  activation: [relu, tanh]\n"
+    )
+    return str(path)
+
+
+def test_run_status_best_list_export(tmp_path, space) -> None:
+    db = str(tmp_path / "s.db")
+    out = hpo("run", space, *SMALL, "--study", "t1", "--storage", db, check=True).stdout
+    assert "plan: hyperband, 3 bracket(s), 17 trials" in out
+    assert "bracket s=2: 9@1  3@3  1@9" in out
+    assert "best val_accuracy" in out and "epochs spent: 69" in out
+    assert "next: hpo status t1" in out
+
+    status = hpo("status", "t1", "--storage", db, check=True).stdout
+    assert "t1: finished, hyperband, 17 trials, 69 of 69 planned epochs" in status
+    best = json.loads(hpo("best", "t1", "--json", "--storage", db, check=True).stdout)
+    assert best["trial_id"] >= 0 and 0 < best["value"] <= 1 and "activation" in best["config"]
+    assert "t1" in hpo("list", "--storage", db, check=True).stdout
+    for suffix in ("csv", "parquet"):
+        target = tmp_path / f"t1.{suffix}"
+        hpo("export", "t1", "-o", str(target), "--storage", db, check=True)
+        frame = pd.read_csv(target) if suffix == "csv" else pd.read_parquet(target)
+        assert len(frame) == 69 and "config.activation" in frame.columns
+
+
+def test_dry_run_prints_the_plan_and_creates_nothing(tmp_path, space) -> None:
+    db = tmp_path / "s.db"
+    out = hpo(
+        "run", space, "--dry-run", "--max-epochs", "81", "--storage", str(db), check=True
+    ).stdout
+    assert "81@1  27@3  9@9  3@27  1@81" in out
+    assert "budget: 1581 epochs" in out
+    assert not db.exists()
+
+
+def test_settings_can_live_in_the_yaml_file(tmp_path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "scheduler: asha\nmax_epochs: 9\nn_configs: 12\nexecutor: serial\ndataset: wine\nseed: 3\n"
+        "space:\n  activation: [relu, tanh]\n  alpha: {type: float, low: 1.0e-5, high: 1.0e-1, log: true}\n"
+    )
+    db = str(tmp_path / "s.db")
+    hpo("run", str(path), "--study", "y", "--storage", db, check=True)
+    with StudyReader(db) as r:
+        info = r.study("y")
+    assert info["scheduler"] == "asha" and info["settings"]["dataset"] == "wine"
+    assert info["settings"]["seed"] == 3
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--scheduler", "bohb"], "Invalid value for '--scheduler'"),
+        (["--max-epochs", "0"], "Invalid value for '--max-epochs'"),
+        (["--bogus"], "No such option '--bogus'"),
+        (["--trainer", "nope.module:Trainer"], "cannot import module 'nope.module'"),
+        (
+            ["--trainer", "json:JSONDecoder"],
+            "lacks the trainer contract's setup, step, save, restore",
+        ),
+        (
+            ["--dataset", "missing.csv", "--target", "y"],
+            "dataset file 'missing.csv' does not exist",
+        ),
+        (["--dataset", "mnist"], "neither a bundled dataset"),
+        (
+            ["--scheduler", "sh", "--budget", "10", "--n-configs", "8"],
+            "smallest workable budget is 24",
+        ),
+        (
+            ["--scheduler", "sh", "--n-configs", "5", "--max-epochs", "27"],
+            "expected n_configs >= 27",
+        ),
+        (["--scheduler", "grid"], "a grid needs finite values for every hyperparameter"),
+        (["--min-epochs", "10", "--max-epochs", "9"], "min_epochs=10 is larger than max_epochs=9"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_and_no_study(tmp_path, space, args, message) -> None:
+    db = tmp_path / "s.db"
+    result = hpo("run", space, "--executor", "serial", "--storage", str(db), *args)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert message in lines[0] and lines[0].startswith("hpo: ")
+    assert "Traceback" not in result.stderr
+    assert not db.exists() or pd.read_sql("SELECT * FROM studies", sqlite3.connect(db)).empty
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("space:\n  lr: [1, 2\n", "malformed YAML (line"),
+        ("space:\n  lr: {type: float, low: 1, high: 0}\n", "space.lr: low=1 must be below high=0"),
+        ("spaces:\n  lr: [1, 2]\n", "no 'space' key"),
+        ("space:\n  lr: [1, 2]\nschedulr: asha\n", "unknown setting 'schedulr'"),
+        ("space:\n  hidden_layer_sizes: [[8], [0]]\n", "rejects the space"),
+        ("- just\n- a list\n", "expected a mapping"),
+    ],
+)
+def test_malformed_space_files(tmp_path, text, message) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    result = hpo("run", str(path), "--executor", "serial", "--storage", str(tmp_path / "s.db"))
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and message in result.stderr, result.stderr
+
+
+def test_missing_space_file_and_study(tmp_path) -> None:
+    result = hpo("run", str(tmp_path / "nope.yaml"))
+    assert result.returncode == 2 and "no such file" in result.stderr
+    result = hpo("status", "ghost", "--storage", str(tmp_path / "none.db"))
+    assert result.returncode == 2 and "no study database" in result.stderr
+
+
+def _wait_for_epochs(db, n, proc, name, timeout=120.0) -> None:
+    start = time.time()
+    while time.time() - start < timeout:
+        if proc.poll() is not None:
+            raise AssertionError(f"search ended early: {proc.stderr.read()}")
+        try:
+            with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+                query = "SELECT COUNT(*) FROM epochs JOIN studies USING (study_id) WHERE name = ?"
+                if conn.execute(query, (name,)).fetchone()[0] >= n:
+                    return
+        except sqlite3.OperationalError:
+            pass
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting for epochs")
+
+
+def _start(space, db, name, *extra):
+    return subprocess.Popen(
+        [sys.executable, "-m", "hpo", "run", space, *SMALL, "--max-epochs", "27", "--study", name,
+         "--storage", str(db), *extra],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def _epochs(db, name) -> pd.DataFrame:
+    with StudyReader(db) as r:
+        return r.epochs(name)[["trial_id", "epoch", "value", "val_loss"]]
+
+
+def test_kill_9_then_resume_loses_nothing_and_matches_an_uninterrupted_run(tmp_path, space) -> None:
+    db = tmp_path / "s.db"
+    hpo(
+        "run",
+        space,
+        *SMALL,
+        "--max-epochs",
+        "27",
+        "--study",
+        "straight",
+        "--storage",
+        str(db),
+        check=True,
+    )
+    proc = _start(space, db, "killed")
+    _wait_for_epochs(db, 60, proc, "killed")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    before = _epochs(db, "killed")
+    assert 60 <= len(before) < len(_epochs(db, "straight"))
+    out = hpo("resume", "killed", "--storage", str(db), check=True).stdout
+    assert "resuming 'killed'" in out
+    after = _epochs(db, "killed")
+    assert after.equals(_epochs(db, "straight"))
+    assert len(before.merge(after, on=["trial_id", "epoch", "value"])) == len(before)
+
+
+def test_ctrl_c_stops_cleanly_and_resume_finishes(tmp_path, space) -> None:
+    db = tmp_path / "s.db"
+    proc = _start(space, db, "interrupted")
+    _wait_for_epochs(db, 30, proc, "interrupted")
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "hpo resume interrupted" in err and "Traceback" not in err
+    with StudyReader(db) as r:
+        assert r.study("interrupted")["status"] == "interrupted"
+    hpo("resume", "interrupted", "--storage", str(db), check=True)
+    with StudyReader(db) as r:
+        assert r.study("interrupted")["status"] == "finished"
+    result = hpo("resume", "interrupted", "--storage", str(db))
+    assert result.returncode == 2 and "already finished" in result.stderr
+
+
+def test_two_searches_on_one_study_the_second_is_refused(tmp_path, space) -> None:
+    db = tmp_path / "s.db"
+    proc = _start(space, db, "busy", "--max-epochs", "243", "--dataset", "digits")
+    try:
+        _wait_for_epochs(db, 5, proc, "busy")
+        for args in (["resume", "busy"], ["run", space, *SMALL, "--study", "busy"]):
+            result = hpo(*args, "--storage", str(db))
+            assert result.returncode == 2
+            assert "being written by another search (pid" in result.stderr
+        assert proc.poll() is None, "the first search was still running"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+
+
+def test_simulate_replays_an_exported_study(tmp_path, space) -> None:
+    db = str(tmp_path / "s.db")
+    hpo(
+        "run",
+        space,
+        *SMALL,
+        "--scheduler",
+        "random",
+        "--n-configs",
+        "6",
+        "--study",
+        "full",
+        "--storage",
+        db,
+        check=True,
+    )
+    table = tmp_path / "curves.csv"
+    hpo("export", "full", "-o", str(table), "--storage", db, check=True)
+    out = hpo(
+        "simulate",
+        str(table),
+        "--scheduler",
+        "asha",
+        "--n-configs",
+        "6",
+        "--workers",
+        "2",
+        check=True,
+    ).stdout
+    assert "simulated asha with 2 workers: 6 trials" in out
+
+
+def test_help_is_printed_for_a_bare_command() -> None:
+    result = hpo()
+    assert result.returncode == 0 and "run" in result.stdout and "resume" in result.stdout
+    assert os.path.exists(ROOT / "hpo" / "cli.py")

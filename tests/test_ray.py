@@ -1,0 +1,100 @@
+"""The Ray runner against a real local head node started once for the session."""
+
+from __future__ import annotations
+
+import pytest
+
+from hpo.runners import SerialRunner
+from hpo.runners._ray import RayRunner
+from hpo.settings import SearchSettings, TrainerSpec
+from hpo.tuner import MemoryRecorder, Tuner
+from hpo.types import EventKind
+from tests.conftest import hpo
+
+SPACE = {
+    "hidden_layer_sizes": {"values": [[8], [16]]},
+    "learning_rate_init": {"type": "float", "low": 1e-3, "high": 0.1, "log": True},
+    "activation": ["relu", "tanh"],
+}
+
+
+def settings(**overrides) -> SearchSettings:
+    return SearchSettings.from_dict(
+        {"space": SPACE, "dataset": "iris", "max_epochs": 27, **overrides}
+    )
+
+
+def curves(recorder: MemoryRecorder) -> dict:
+    return {(t, e): m["val_loss"] for t, e, m, _, _ in recorder.epochs}
+
+
+def test_ray_search_runs_on_two_workers_and_matches_the_serial_run(ray_driver) -> None:
+    s = settings()
+    spec, ds = s.trainer_spec(), s.trainer_spec().load_dataset()
+    on_ray = MemoryRecorder()
+    runner = RayRunner(spec, 2, dataset=ds)
+    scheduler = s.build_scheduler()
+    Tuner(scheduler, runner, on_ray).run()
+    runner.close()
+    serial = MemoryRecorder()
+    Tuner(s.build_scheduler(), SerialRunner(lambda: spec.build(ds)), serial).run()
+    assert scheduler.is_finished()
+    assert {w for *_, w in on_ray.epochs} == {"w0", "w1"}
+    # Different interleaving, same trials: every (trial, epoch) trains to the same value.
+    assert curves(on_ray) == curves(serial)
+
+
+def test_a_killed_worker_is_replaced_and_its_trial_resumes_from_its_last_state(
+    ray_driver, tmp_path
+) -> None:
+    s = settings()
+    marker = tmp_path / "died"
+    spec = TrainerSpec(
+        "tests.faulty:DyingOnce", "iris", options={"marker": str(marker), "die_at": 5}
+    )
+    ds = spec.load_dataset()
+    recorder = MemoryRecorder()
+    runner = RayRunner(spec, 2, dataset=ds)
+    pids_before = set(runner.worker_pids())
+    scheduler = s.build_scheduler()
+    Tuner(scheduler, runner, recorder, max_failures=2).run()
+    pids_after = set(runner.worker_pids())
+    runner.close()
+    assert marker.exists(), "a worker died"
+    assert int(marker.read_text()) in pids_before and int(marker.read_text()) not in pids_after
+    assert scheduler.is_finished() and len(scheduler.trials) == 49
+    assert not [e for e in recorder.events if e.kind is EventKind.FAIL]
+    # The retried trial's epochs are recorded once each, and equal an undisturbed run.
+    keys = [(t, e) for t, e, *_ in recorder.epochs]
+    assert len(keys) == len(set(keys)) == scheduler.epochs_spent
+    plain = MemoryRecorder()
+    Tuner(s.build_scheduler(), SerialRunner(lambda: spec.build(ds)), plain).run()
+    assert curves(recorder) == curves(plain)
+
+
+def test_a_hanging_trial_times_out_and_the_search_goes_on(ray_driver) -> None:
+    s = settings(max_epochs=9, scheduler="asha", n_configs=8)
+    spec = TrainerSpec("tests.faulty:Hanging", "iris")
+    recorder = MemoryRecorder()
+    runner = RayRunner(spec, 2, dataset=spec.load_dataset(), trial_timeout=1.0)
+    scheduler = s.build_scheduler()
+    Tuner(scheduler, runner, recorder, max_failures=0).run()
+    runner.close()
+    failed = [e for e in recorder.events if e.kind is EventKind.FAIL]
+    assert failed and all("TimeoutError" in e.reason for e in failed)
+    assert all(scheduler.trials[e.trial_id].config["activation"] == "tanh" for e in failed)
+    assert scheduler.is_finished()
+
+
+@pytest.mark.parametrize("address", ["explicit", "auto"])
+def test_cli_joins_a_running_head_node(ray_address, tmp_path, address) -> None:
+    target = ray_address if address == "explicit" else "auto"
+    space = tmp_path / "s.yaml"
+    space.write_text(
+        "space:\n  activation: [relu, tanh]\n  alpha: {type: float, low: 1.0e-5, high: 0.1, log: true}\n"
+    )
+    db = str(tmp_path / "s.db")
+    result = hpo("run", str(space), "--dataset", "iris", "--max-epochs", "9", "--workers", "2",
+                 "--ray-address", target, "--study", "c", "--storage", db)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "best val_accuracy" in result.stdout
