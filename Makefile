@@ -16,8 +16,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# A real HyperBand search over the numpy MLP on digits, on local Ray.
 demo: $(STAMP)
-	$(BIN)/hpo train --dataset digits --epochs 30
+	$(BIN)/hpo run search_spaces/mlp.yaml --scheduler hyperband --max-epochs 27 --executor ray
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -27,7 +28,7 @@ test: lint
 	$(BIN)/pytest -q
 
 bench-quick: $(STAMP)
-	$(BIN)/python bench/trainer_speed.py --quick
+	for b in bench/*.py; do $(BIN)/python $$b --quick || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

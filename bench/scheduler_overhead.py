@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import math
 import time
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
+
+from _common import write_report
 
 from hpo.budgets import ceil_log2
 from hpo.samplers import GridSampler, RandomSampler
@@ -38,7 +39,6 @@ from hpo.schedulers import (
 from hpo.space import SearchSpace
 from hpo.types import Decision, Report
 
-OUT = Path(__file__).resolve().parents[1] / "results" / "benchmarks" / "scheduler_overhead.json"
 SPACE = SearchSpace.from_dict({"x": {"type": "float", "low": 0.0, "high": 1.0}})
 IN_FLIGHT = 1000
 GOAL_US = 50.0
@@ -121,7 +121,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10,000 trials, under a minute")
     parser.add_argument("--trials", type=int, default=None)
-    parser.add_argument("--out", type=Path, default=OUT, help="where to write the JSON")
+    parser.add_argument("--out", type=Path, default=None, help="where to write the JSON")
     args = parser.parse_args()
     n = args.trials or (10_000 if args.quick else 100_000)
     results = {}
@@ -149,10 +149,7 @@ def main() -> None:
         "goal_decision_us": GOAL_US,
         "cases": results,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(report, indent=2)
-    args.out.write_text(text + "\n")
-    print(text)
+    write_report("scheduler_overhead", report, args.quick, args.out)
 
 
 if __name__ == "__main__":

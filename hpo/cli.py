@@ -30,10 +30,9 @@ class UsageError(click.ClickException):
 
 storage_option = click.option(
     "--storage",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=DEFAULT_STORAGE,
+    default=str(DEFAULT_STORAGE),
     show_default=True,
-    help="The study database (SQLite).",
+    help="The study database: a file path or sqlite:///PATH.",
 )
 
 
@@ -95,7 +94,7 @@ def cli() -> None:
 @click.option("--dry-run", is_flag=True, help="Print the plan and exit.")
 @storage_option
 def run(
-    space_file: str, study_name: str | None, dry_run: bool, storage: Path, **options: Any
+    space_file: str, study_name: str | None, dry_run: bool, storage: str, **options: Any
 ) -> None:
     """Run a search over the space in SPACE.yaml (settings may also live in the file)."""
     from hpo.search import make_plan
@@ -113,7 +112,7 @@ def run(
 @cli.command()
 @click.argument("study")
 @storage_option
-def resume(study: str, storage: Path) -> None:
+def resume(study: str, storage: str) -> None:
     """Continue an interrupted or killed search where it stopped."""
     with StudyReader(storage) as r:
         info = r.study(study)
@@ -123,7 +122,7 @@ def resume(study: str, storage: Path) -> None:
     _run(settings, storage, study, resume=True)
 
 
-def _run(settings: SearchSettings, storage: Path, name: str, *, resume: bool) -> None:
+def _run(settings: SearchSettings, storage: str, name: str, *, resume: bool) -> None:
     from hpo.search import run_study
 
     bar = _ProgressBar()
@@ -184,16 +183,23 @@ class _ProgressBar:
             self.bar = None
 
 
-def _summary(outcome: Any, storage: Path) -> None:
+def _summary(outcome: Any, storage: str) -> None:
     s, plan, name = outcome.scheduler, outcome.plan, outcome.name
     storage_flag = "" if Path(storage) == DEFAULT_STORAGE else f" --storage {storage}"
-    click.echo(f"finished in {outcome.seconds:.1f} s on {outcome.workers} worker(s)")
+    click.echo(
+        f"finished in {outcome.seconds:.1f} s on {outcome.workers} worker(s), start-up included"
+    )
     if s.best_trial is None:
         click.echo("no trial produced a finite value")
         return
     best = s.trials[s.best_trial]
+    bracket = (
+        s.planned_brackets()[best.bracket].s
+        if best.bracket < len(s.planned_brackets())
+        else best.bracket
+    )
     click.echo(f"best {outcome.metric} {s.best_value:.4f}: trial {best.trial_id} "
-               f"(bracket {best.bracket}, {best.epochs} epochs)")  # fmt: skip
+               f"(bracket s={bracket}, {best.epochs} epochs)")  # fmt: skip
     for key, value in best.config.items():
         click.echo(f"  {key}: {json.dumps(value, default=list)}")
     full = len(s.trials) * s.max_epochs
@@ -215,7 +221,7 @@ def _summary(outcome: Any, storage: Path) -> None:
 
 @cli.command("list")
 @storage_option
-def list_studies(storage: Path) -> None:
+def list_studies(storage: str) -> None:
     """List the studies in the database."""
     with StudyReader(storage) as r:
         frame = r.studies()
@@ -234,7 +240,7 @@ def list_studies(storage: Path) -> None:
 @click.option("--sort", default="best_value", show_default=True, help="Column to sort by.")
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
 @storage_option
-def status(study: str, sort: str, limit: int, storage: Path) -> None:
+def status(study: str, sort: str, limit: int, storage: str) -> None:
     """Show a study's progress and a table of its trials."""
     with StudyReader(storage) as r:
         info = r.study(study)
@@ -266,7 +272,7 @@ def status(study: str, sort: str, limit: int, storage: Path) -> None:
 @click.argument("study")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @storage_option
-def best(study: str, as_json: bool, storage: Path) -> None:
+def best(study: str, as_json: bool, storage: str) -> None:
     """Print the best trial of a study: its value, epochs and configuration."""
     with StudyReader(storage) as r:
         info = r.study(study)
@@ -297,7 +303,7 @@ def best(study: str, as_json: bool, storage: Path) -> None:
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="FILE.csv or FILE.parquet.")  # fmt: skip
 @storage_option
-def export(study: str, output: Path, storage: Path) -> None:
+def export(study: str, output: Path, storage: str) -> None:
     """Export every epoch of a study, with its trial's configuration, to CSV or Parquet."""
     suffix = output.suffix.lower()
     if suffix not in (".csv", ".parquet"):

@@ -7,7 +7,6 @@ JSON and ``hpo resume`` rebuilds the same space, scheduler and trainer from them
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,16 +26,12 @@ from hpo.schedulers import (
     SuccessiveHalving,
 )
 from hpo.space import SearchSpace, SpaceError, read_yaml
+from hpo.trainer_spec import SettingsError, TrainerSpec
 
 SCHEDULERS = ("sh", "hyperband", "asha", "random", "grid")
 SAMPLERS = ("random", "tpe", "grid")
 EXECUTORS = ("ray", "serial")
 RULES = {"median": MedianStopping, "patience": Patience, "extrapolation": CurveExtrapolation}
-CONTRACT = ("setup", "step", "save", "restore")
-
-
-class SettingsError(ValueError):
-    """Settings that cannot run: one line naming the setting and what was expected."""
 
 
 @dataclass
@@ -255,61 +250,3 @@ def space_grid_problem(space: SearchSpace) -> str:
         f"a grid needs finite values for every hyperparameter; {', '.join(ranges)} "
         f"{'is a range' if len(ranges) == 1 else 'are ranges'} (use values: or grid: lists)"
     )
-
-
-@dataclass(frozen=True)
-class TrainerSpec:
-    """How to build a trainer anywhere (a Ray worker included): import path and options."""
-
-    path: str
-    dataset: str | None = "digits"
-    target: str | None = None
-    options: dict[str, Any] = field(default_factory=dict)
-
-    def load_class(self) -> type:
-        from trainers.sklearn_adapter import import_object
-
-        try:
-            cls = import_object(self.path)
-        except ValueError as exc:
-            raise SettingsError(f"--trainer {self.path}: {exc}") from None
-        if not isinstance(cls, type):
-            raise SettingsError(f"--trainer {self.path} is not a class")
-        missing = [m for m in CONTRACT if not callable(getattr(cls, m, None))]
-        if missing:
-            raise SettingsError(
-                f"--trainer {self.path} lacks the trainer contract's {', '.join(missing)}; "
-                "expected setup(config, seed), step(), save() and restore(state)"
-            )
-        return cls
-
-    def kwargs(self, cls: type, dataset: Any = None) -> dict[str, Any]:
-        """Constructor arguments: dataset and target when the class takes them, plus options."""
-        params = inspect.signature(cls).parameters
-        takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-        kwargs = dict(self.options)
-        if self.dataset is not None and ("dataset" in params or takes_any):
-            kwargs["dataset"] = dataset if dataset is not None else self.dataset
-        if self.target is not None and ("target" in params or takes_any):
-            kwargs["target"] = self.target
-        return kwargs
-
-    def load_dataset(self) -> Any:
-        """The split dataset, loaded once in the driver (Ray ships it to each worker)."""
-        if self.dataset is None:
-            return None
-        cls = self.load_class()
-        if "dataset" not in inspect.signature(cls).parameters:
-            return None
-        from trainers.data import load_dataset
-
-        split = {
-            k: self.options[k]
-            for k in ("val_fraction", "test_fraction", "split_seed")
-            if k in self.options
-        }
-        return load_dataset(self.dataset, self.target, **split)
-
-    def build(self, dataset: Any = None) -> Any:
-        cls = self.load_class()
-        return cls(**self.kwargs(cls, dataset))

@@ -26,7 +26,6 @@ import contextlib
 import json
 import math
 import os
-import pickle
 import socket
 import sqlite3
 import time
@@ -150,9 +149,26 @@ class LogEntry:
     info: str | None
 
 
+def storage_path(storage: str | Path) -> Path:
+    """A database path from a path or an SQLAlchemy-style URL (``sqlite:///results/s.db``).
+
+    >>> storage_path("sqlite:///results/s.db"), storage_path("sqlite:////tmp/s.db")
+    (PosixPath('results/s.db'), PosixPath('/tmp/s.db'))
+    """
+    text = str(storage)
+    if "://" in text:
+        scheme, _, rest = text.partition("://")
+        if scheme != "sqlite" or not rest.startswith("/"):
+            raise StoreError(
+                f"storage {text!r} is not supported; expected a file path or sqlite:///PATH"
+            )
+        return Path(rest[1:])
+    return Path(text)
+
+
 def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
     """A connection in WAL mode; readers never block the writer."""
-    path = Path(path)
+    path = storage_path(path)
     if readonly:
         if not path.exists():
             raise StoreError(f"no study database at {path}")
@@ -215,7 +231,7 @@ class StudyWriter:
     """
 
     def __init__(self, storage: str | Path, name: str) -> None:
-        self.storage = Path(storage)
+        self.storage = storage_path(storage)
         self.name = name
         self.lock = StudyLock(self.storage, name)
         self.lock.acquire()
@@ -227,6 +243,7 @@ class StudyWriter:
         self.study_id: int | None = None
         self._pending: list[tuple[str, tuple]] = []
         self._touched: set[int] = set()
+        self._unwritten_states: dict[int, tuple[int, bytes]] = {}
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -325,14 +342,16 @@ class StudyWriter:
             )  # fmt: skip
         self._touched.add(event.trial_id)
 
-    def on_checkpoint(self, trial_id: int, epoch: int, state: Any) -> None:
-        blob = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+    def on_checkpoint(self, trial_id: int, epoch: int, blob: bytes) -> None:
+        """The trial's pickled state after ``epoch`` epochs (replaces the previous one)."""
+        self._unwritten_states[trial_id] = (epoch, blob)
         self._pending.append(
             ("INSERT OR REPLACE INTO checkpoints (study_id, trial_id, epoch, state) VALUES (?, ?, ?, ?)",
              (self.study_id, trial_id, epoch, blob))
         )  # fmt: skip
 
     def drop_checkpoint(self, trial_id: int) -> None:
+        self._unwritten_states.pop(trial_id, None)
         self._pending.append(
             (
                 "DELETE FROM checkpoints WHERE study_id = ? AND trial_id = ?",
@@ -369,6 +388,7 @@ class StudyWriter:
         if not self._pending:
             return
         pending, self._pending = self._pending, []
+        self._unwritten_states.clear()
         try:
             with self.conn:
                 for sql, params in pending:
@@ -401,14 +421,16 @@ class StudyWriter:
             yield LogEntry(row["seq"], row["kind"], row["trial_id"], row["epoch"],
                            math.nan if value is None and row["kind"] == "report" else value, row["info"])  # fmt: skip
 
-    def checkpoint(self, trial_id: int) -> tuple[int, Any] | None:
+    def checkpoint(self, trial_id: int) -> tuple[int, bytes] | None:
+        if trial_id in self._unwritten_states:  # saved in this batch, not yet committed
+            return self._unwritten_states[trial_id]
         row = self.conn.execute(
             "SELECT epoch, state FROM checkpoints WHERE study_id = ? AND trial_id = ?",
             (self.study_id, trial_id),
         ).fetchone()
         if row is None:
             return None
-        return row["epoch"], pickle.loads(row["state"])
+        return row["epoch"], bytes(row["state"])
 
     def recorded_epochs(self, trial_id: int) -> list[tuple[int, dict]]:
         rows = self.conn.execute(
@@ -422,7 +444,7 @@ class StudyReader:
     """Read-only access for status, export and the dashboard (safe while a search runs)."""
 
     def __init__(self, storage: str | Path) -> None:
-        self.storage = Path(storage)
+        self.storage = storage_path(storage)
         self.conn = connect(self.storage, readonly=True)
 
     def close(self) -> None:

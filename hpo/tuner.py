@@ -177,13 +177,18 @@ class Tuner:
     def run(self) -> Scheduler:
         """Run the search to the end; returns the scheduler (its trials and best)."""
         scheduler, runner, record = self.scheduler, self.runner, self.recorder
+        unwritten = False
         while True:
             while runner.free_workers() > 0:
                 suggestion = self._recovering.pop(0) if self._recovering else self._ask()
                 if suggestion is None:
                     break
                 self._submit(suggestion)
-            self._flush()
+            if unwritten:  # write the last batch while the workers train the next
+                self._flush()
+                unwritten = False
+                if self.on_progress is not None:
+                    self.on_progress(self.progress())
             if scheduler.is_finished() and not self._recovering:
                 break
             if runner.n_busy == 0:
@@ -192,9 +197,7 @@ class Tuner:
                 )
             for result in runner.wait():
                 self._tell(result)
-            self._flush()
-            if self.on_progress is not None:
-                self.on_progress(self.progress())
+            unwritten = True
         scheduler.finish()
         self._flush()
         record.commit()

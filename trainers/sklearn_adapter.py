@@ -11,7 +11,6 @@ This is the proof that the schedulers serve any model that trains in steps.
 
 from __future__ import annotations
 
-import importlib
 import pickle
 from collections.abc import Mapping
 from typing import Any
@@ -20,22 +19,8 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.metrics import log_loss
 
+from trainers._imports import import_object
 from trainers.data import Dataset, load_dataset
-
-
-def import_object(path: str) -> Any:
-    """``package.module:Name`` → the object; a ValueError that says what failed."""
-    module_name, _, attr = path.partition(":")
-    if not module_name or not attr:
-        raise ValueError(f"{path!r} is not an import path; expected 'package.module:Name'")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ValueError(f"cannot import module {module_name!r} of {path!r}: {exc}") from None
-    try:
-        return getattr(module, attr)
-    except AttributeError:
-        raise ValueError(f"module {module_name!r} has no attribute {attr!r}") from None
 
 
 class PartialFitTrainer:

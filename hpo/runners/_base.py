@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import pickle
 import time
 import traceback
 from collections.abc import Callable, Mapping
@@ -26,8 +27,9 @@ class Trainer(Protocol):
 
 TrainerFactory = Callable[[], Trainer]
 
-#: (epochs trained, saved state) of a trial, as the study store keeps it.
-Checkpoint = tuple[int, Any]
+#: (epochs trained, pickled saved state) of a trial, as the study store keeps it. States
+#: travel pickled once, by the worker that made them: the driver only moves bytes.
+Checkpoint = tuple[int, bytes]
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,7 @@ class EpochResult:
 class TrialResult:
     """What a worker sends back after one assignment.
 
-    ``state`` is the trainer's saved state after the last epoch (None after an error);
+    ``state`` is the trainer's pickled saved state after the last epoch (None after an error);
     ``lost_worker`` says the worker died, so the assignment may be retried elsewhere.
     """
 
@@ -52,7 +54,7 @@ class TrialResult:
     epochs: list[EpochResult] = field(default_factory=list)
     worker: str = "local"
     error: str | None = None
-    state: Any = None
+    state: bytes | None = None
     lost_worker: bool = False
 
 
@@ -94,7 +96,7 @@ class WarmTrainers:
             return entry[1], entry[0]
         trainer = self.make_trainer()
         if checkpoint is not None:
-            trainer.restore(checkpoint[1])
+            trainer.restore(pickle.loads(checkpoint[1]))  # a state this search saved itself
             return trainer, checkpoint[0]
         # Nothing saved yet (a trial killed before its first result): start it afresh.
         trainer.setup(dict(s.config), s.seed)
@@ -145,7 +147,7 @@ def run_assignment(
             result.error = "TimeoutError: trial_timeout exceeded"
             break
     try:
-        result.state = trainer.save()
+        result.state = pickle.dumps(trainer.save(), protocol=pickle.HIGHEST_PROTOCOL)
     except Exception as exc:
         result.error = result.error or describe_error(exc)
     warm.keep(s.trial_id, done, trainer)

@@ -41,6 +41,7 @@ class _Worker:
             pass
         self.name = name
         self.warm = WarmTrainers(lambda: spec.build(dataset), capacity=1)
+        spec.load_class()  # import the trainer's module now, not during the first trial
 
     def run(
         self, s: Suggestion, checkpoint: Checkpoint | None, timeout: float | None
