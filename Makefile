@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install demo test lint bench-quick clean
+.PHONY: install demo test lint browser bench-quick clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,14 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint
+# The dashboard tests drive Debian's chromium headless (no browser download).
+browser:
+	@command -v chromium >/dev/null || { \
+	  echo "installing Debian's chromium for the dashboard tests"; \
+	  (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null 2>&1 || \
+	  (sudo apt-get update -qq && sudo apt-get install -y -qq chromium) >/dev/null; }
+
+test: lint browser
 	$(BIN)/pytest -q
 
 bench-quick: $(STAMP)

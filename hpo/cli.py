@@ -317,6 +317,138 @@ def export(study: str, output: Path, storage: str) -> None:
     )
 
 
+# -- dashboards and reports ------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("study", required=False)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8050,
+    show_default=True,
+    help="0: any free port.",
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Interface to bind; keep loopback unless you mean it.",
+)
+@click.option(
+    "--html",
+    "html_file",
+    type=click.Path(dir_okay=False),
+    help="Write one offline HTML file instead of serving.",
+)
+@storage_option
+def dashboard(study: str | None, port: int, host: str, html_file: str | None, storage: str) -> None:
+    """Serve a live dashboard of STUDY on localhost (or of every study), or export it as HTML."""
+    from hpo.dashboard import DashboardServer, write_html
+
+    if html_file:
+        if not study:
+            raise UsageError("--html needs a STUDY to export")
+        path = write_html(storage, study, html_file)
+        click.echo(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MB, works offline)")
+        return
+    try:
+        server = DashboardServer(storage, study, host=host, port=port)
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    url = server.url + (f"?study={study}" if study else "")
+    click.echo(f"dashboard of {study or 'every study'} at {url} (Ctrl-C to stop)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("dashboard stopped")
+    finally:
+        server.server_close()
+
+
+@cli.command()
+@click.argument("study")
+@click.option(
+    "--folds",
+    type=click.IntRange(min=2),
+    default=5,
+    show_default=True,
+    help="k of the repeated k-fold.",
+)
+@click.option("--repeats", type=click.IntRange(min=1), default=5, show_default=True)
+@storage_option
+def report(study: str, folds: int, repeats: int, storage: str) -> None:
+    """Retrain the best configuration and evaluate it on the test split and by 5x5 CV."""
+    from hpo.report import best_model_report, report_lines, save_report
+
+    result = best_model_report(storage, study, n_splits=folds, n_repeats=repeats)
+    save_report(storage, result)
+    for line in report_lines(result):
+        click.echo(line)
+    click.echo(
+        f"saved in the study database; see it with `hpo dashboard {study}` (best-model report)"
+    )
+
+
+@cli.command()
+@click.argument("space_file", metavar="SPACE.yaml", type=click.Path(dir_okay=False))
+@click.option(
+    "--seeds",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="Seeds 0 … N-1 for every method.",
+)
+@click.option(
+    "--methods",
+    default="all",
+    show_default=True,
+    help=f"Comma-separated: {', '.join(('all', 'sh', 'hyperband', 'asha', 'random', 'optuna-tpe-hyperband', 'optuna-random-sha'))}.",
+)
+@click.option(
+    "--max-epochs", type=click.IntRange(min=1), help="R. [default: from the file, else 27]"
+)
+@click.option("--min-epochs", type=click.IntRange(min=1), help="r. [default: 1]")
+@click.option("--eta", type=click.IntRange(min=2), help="η. [default: 3]")
+@click.option("--dataset", help="Bundled name or CSV/Parquet file.")
+@click.option("--target", help="Label column of a dataset file.")
+@click.option("--trainer", help="module:Class following the trainer contract.")
+@click.option("--name", help="Name of the comparison. [default: compare-SPACE-TIME]")
+@click.option(
+    "--html", "html_file", type=click.Path(dir_okay=False), help="[default: results/NAME.html]"
+)
+@storage_option
+def compare(space_file: str, seeds: int, methods: str, name: str | None, html_file: str | None, storage: str,
+            **options: Any) -> None:  # fmt: skip
+    """Run this project's SH, HyperBand, ASHA and random search against Optuna's on one problem."""
+    from hpo import compare as cmp
+    from hpo.dashboard import write_comparison_html
+    from hpo.search import check_trainer
+
+    chosen = cmp.METHODS if methods == "all" else tuple(m.strip() for m in methods.split(","))
+    unknown = [m for m in chosen if m not in cmp.METHODS]
+    if unknown:
+        raise UsageError(
+            f"--methods {unknown[0]!r} is unknown; expected some of {', '.join(cmp.METHODS)}"
+        )
+    settings = SearchSettings.from_file(space_file, options)
+    check_trainer(settings)
+    name = name or f"compare-{settings.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    budget = cmp.budget_for(settings)
+    click.echo(f"{name}: {len(chosen)} methods x {seeds} seeds, {budget} epochs each (HyperBand's budget "
+               f"for R={settings.max_epochs}, eta={settings.eta}), trained serially")  # fmt: skip
+    result = cmp.compare(
+        settings, list(range(seeds)), chosen, name=name,
+        on_run=lambda r: click.echo(f"  {r.method:<22} seed {r.seed}: best {r.best_value:.4f}, "
+                                    f"{r.epochs} epochs, {r.seconds:.1f} s"),
+    )  # fmt: skip
+    for line in cmp.table_lines(result):
+        click.echo(line)
+    cmp.save_comparison(storage, result)
+    path = write_comparison_html(result, html_file or Path("results") / f"{name}.html")
+    click.echo(f"wrote {path}; also in the dashboard: hpo dashboard, then {name}")
+
+
 # -- the simulator and single training runs -----------------------------------------------------
 
 

@@ -142,7 +142,7 @@ class LogEntry:
     """One call of the scheduler's input tape."""
 
     seq: int
-    kind: str  # "suggest", "report" or "failure"
+    kind: str  # "suggest", "none" (a suggestion that gave nothing), "report" or "failure"
     trial_id: int
     epoch: int  # until_epoch of a suggestion, epoch of a report
     value: float | None
@@ -329,6 +329,9 @@ class StudyWriter:
 
     def on_failure(self, trial_id: int, reason: str) -> None:
         self._log("failure", trial_id, 0, None, reason)
+
+    def on_nothing(self) -> None:
+        self._log("none", -1, 0)
 
     def on_event(self, event: Event) -> None:
         self._pending.append(

@@ -16,9 +16,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from hpo.runners._base import Checkpoint, TrialResult
+from hpo.runners._base import Checkpoint, TrialResult, is_diverged
 from hpo.schedulers import Scheduler, TrialStatus
-from hpo.types import Decision, Event, Report, Suggestion
+from hpo.types import Decision, Event, EventKind, Report, Suggestion
+
+_TERMINAL = frozenset({EventKind.STOP, EventKind.COMPLETE, EventKind.DIVERGE, EventKind.FAIL})
 
 
 class Recorder(Protocol):
@@ -30,6 +32,8 @@ class Recorder(Protocol):
                  value: float | None = None, ended_at: float | None = None) -> None: ...  # fmt: skip
 
     def on_report(self, trial_id: int, epoch: int, value: float) -> None: ...
+
+    def on_nothing(self) -> None: ...
 
     def on_failure(self, trial_id: int, reason: str) -> None: ...
 
@@ -65,6 +69,9 @@ class MemoryRecorder:
     def on_report(self, trial_id: int, epoch: int, value: float) -> None:
         """The log matters only for resuming from a database."""
 
+    def on_nothing(self) -> None:
+        """The log matters only for resuming from a database."""
+
     def on_failure(self, trial_id: int, reason: str) -> None:
         """Failures also arrive as events."""
 
@@ -91,7 +98,8 @@ class MemoryRecorder:
 
 
 class NullRecorder(MemoryRecorder):
-    """Records nothing: for simulations of 100,000 trials, where the scheduler suffices."""
+    """Records no history (for simulations of 100,000 trials, where the scheduler suffices);
+    keeps only the saved states that paused trials need to resume."""
 
     def on_suggestion(self, suggestion: Suggestion) -> None:
         pass
@@ -101,9 +109,6 @@ class NullRecorder(MemoryRecorder):
         pass
 
     def on_event(self, event: Event) -> None:
-        pass
-
-    def on_checkpoint(self, trial_id: int, epoch: int, state: Any) -> None:
         pass
 
 
@@ -207,12 +212,18 @@ class Tuner:
         suggestion = self.scheduler.suggest()
         if suggestion is not None:
             self.recorder.on_suggestion(suggestion)
+        else:
+            # Even an empty answer can change a scheduler (a sampler found dry): the tape
+            # keeps it, so that a replay asks at exactly the same moments.
+            self.recorder.on_nothing()
         return suggestion
 
     def _submit(self, s: Suggestion) -> None:
         checkpoint = None
         if s.resume and not self.runner.is_warm(s.trial_id, s.from_epoch):
             checkpoint = self.recorder.checkpoint(s.trial_id)
+            if checkpoint is None and s.from_epoch > 0 and s.trial_id not in self._skip:
+                raise RuntimeError(f"trial {s.trial_id} has no saved state to resume from (a bug)")
         self._submitted[s.trial_id] = s
         self.runner.submit(s, checkpoint)
 
@@ -221,13 +232,21 @@ class Tuner:
         trial_id = result.trial_id
         if result.lost_worker and self._retry(result):
             return
-        decision, last = Decision.CONTINUE, 0
-        already = self._skip.get(trial_id, 0)
+        self._retries.pop(trial_id, None)  # max_failures counts attempts of one assignment
+        last = result.epochs[-1].epoch if result.epochs else 0
+        if result.state is not None and last > 0:
+            # The state goes in before the reports: a batch cut short by Ctrl-C then never
+            # holds a paused trial without the state it resumes from.
+            self.recorder.on_checkpoint(trial_id, last, result.state)
+        decision = Decision.CONTINUE
+        already = self._skip.pop(trial_id, 0)
         for r in result.epochs:
-            last = r.epoch
             if r.epoch <= already:  # recorded before a crash; retrained only to get the state back
                 continue
-            value = float(r.metrics.get(self.metric, math.nan))
+            # A trainer that says it diverged (or whose loss is NaN) stops, whatever its metric.
+            value = (
+                math.nan if is_diverged(r.metrics) else float(r.metrics.get(self.metric, math.nan))
+            )
             self.recorder.on_epoch(
                 trial_id, r.epoch, dict(r.metrics), r.seconds, result.worker, value, r.ended_at
             )
@@ -235,19 +254,26 @@ class Tuner:
             decision = self.scheduler.on_report(Report(trial_id, r.epoch, value))
             if decision is not Decision.CONTINUE:
                 break
-        self._skip.pop(trial_id, None)
         self._submitted.pop(trial_id, None)
-        if result.error is not None and decision is Decision.CONTINUE:
+        trial = self.scheduler.trials[trial_id]
+        if (
+            decision is not Decision.STOP
+            and result.error is None
+            and trial.status is TrialStatus.RUNNING
+        ):
+            if trial.epochs < trial.until:
+                result.error = f"the worker returned after epoch {trial.epochs} of {trial.until} without a reason"
+            elif result.state is None:
+                result.error = "the trainer returned no state to resume from"
+        if result.error is not None and not trial.status.is_over:
+            # An error, or a state that could not be saved: the trial cannot go on.
             self.recorder.on_failure(trial_id, result.error)
             self.scheduler.on_failure(trial_id, result.error)
             decision = Decision.STOP
-        if decision is Decision.STOP:
+        if decision is Decision.STOP or trial.status.is_over:
             self.recorder.drop_checkpoint(trial_id)
             self.runner.discard(trial_id)
-            return
-        if result.state is not None and last == self.scheduler.trials[trial_id].epochs:
-            self.recorder.on_checkpoint(trial_id, last, result.state)
-        if decision is Decision.PAUSE:
+        elif decision is Decision.PAUSE:
             self.runner.pause(trial_id)
 
     def _retry(self, result: TrialResult) -> bool:
@@ -268,6 +294,8 @@ class Tuner:
     def _flush(self) -> None:
         for event in self.scheduler.pop_events():
             self.recorder.on_event(event)
+            if event.kind in _TERMINAL:  # e.g. a paused trial stopped by a rung: its state goes
+                self.recorder.drop_checkpoint(event.trial_id)
         self.recorder.sync(self.scheduler)
         self.recorder.commit()
 
@@ -314,6 +342,13 @@ class Tuner:
                         f"{entry.trial_id} to epoch {entry.epoch}, the scheduler gave {got} "
                         "(were the code or the settings changed?)"
                     )
+            elif entry.kind == "none":
+                s = scheduler.suggest()
+                if s is not None:
+                    raise ReplayError(
+                        f"the study's log does not replay: entry {entry.seq} expected no suggestion, "
+                        f"the scheduler gave trial {s.trial_id} (were the code or the settings changed?)"
+                    )
             elif entry.kind == "report":
                 scheduler.on_report(Report(entry.trial_id, entry.epoch, entry.value))
             elif entry.kind == "failure":
@@ -322,22 +357,18 @@ class Tuner:
         queued = {s.trial_id for s in scheduler.queued()}
         for trial in scheduler.trials.values():
             if trial.status is TrialStatus.RUNNING and trial.trial_id not in queued:
-                self._recovering.append(
-                    Suggestion(
-                        trial.trial_id,
-                        trial.config,
-                        trial.seed,
-                        trial.until,
-                        True,
-                        trial.bracket,
-                        trial.rung,
-                        trial.epochs,
-                    )
-                )
-        for s in [*self._recovering, *scheduler.queued()]:
-            checkpoint = self.recorder.checkpoint(s.trial_id)
-            if checkpoint is None or checkpoint[0] < s.from_epoch:
-                self._skip[s.trial_id] = s.from_epoch
+                s = Suggestion(trial.trial_id, trial.config, trial.seed, trial.until, True,
+                               trial.bracket, trial.rung, trial.epochs)  # fmt: skip
+                self._recovering.append(s)
+        # Any trial that may train again (running, queued or paused) whose saved state is
+        # older than what was recorded retrains from that state, and the epochs already
+        # recorded are not recorded twice.
+        for trial in scheduler.trials.values():
+            if trial.status.is_over or trial.epochs == 0:
+                continue
+            checkpoint = self.recorder.checkpoint(trial.trial_id)
+            if checkpoint is None or checkpoint[0] < trial.epochs:
+                self._skip[trial.trial_id] = trial.epochs
         return n
 
 

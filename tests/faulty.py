@@ -35,3 +35,12 @@ class Hanging(MLPTrainer):
             while True:
                 time.sleep(1)
         return super().step()
+
+
+class Slow(MLPTrainer):
+    """An MLP whose epochs take at least 20 ms: a search that lasts long enough to be
+    interrupted at a chosen moment."""
+
+    def step(self):
+        time.sleep(0.02)
+        return super().step()

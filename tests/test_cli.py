@@ -172,6 +172,7 @@ def _epochs(db, name) -> pd.DataFrame:
 
 def test_kill_9_then_resume_loses_nothing_and_matches_an_uninterrupted_run(tmp_path, space) -> None:
     db = tmp_path / "s.db"
+    slow = ("--trainer", "tests.faulty:Slow")  # long enough to be killed mid-way, every time
     hpo(
         "run",
         space,
@@ -182,9 +183,10 @@ def test_kill_9_then_resume_loses_nothing_and_matches_an_uninterrupted_run(tmp_p
         "straight",
         "--storage",
         str(db),
+        *slow,
         check=True,
     )
-    proc = _start(space, db, "killed")
+    proc = _start(space, db, "killed", *slow)
     _wait_for_epochs(db, 60, proc, "killed")
     proc.send_signal(signal.SIGKILL)
     proc.wait()
@@ -199,7 +201,7 @@ def test_kill_9_then_resume_loses_nothing_and_matches_an_uninterrupted_run(tmp_p
 
 def test_ctrl_c_stops_cleanly_and_resume_finishes(tmp_path, space) -> None:
     db = tmp_path / "s.db"
-    proc = _start(space, db, "interrupted")
+    proc = _start(space, db, "interrupted", "--trainer", "tests.faulty:Slow")  # ~8 s in all
     _wait_for_epochs(db, 30, proc, "interrupted")
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)

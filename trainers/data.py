@@ -195,6 +195,48 @@ def load_dataset(
     )
 
 
+def load_final_split(
+    source: str,
+    target: str | None = None,
+    *,
+    test_fraction: float = 0.2,
+    split_seed: int = 0,
+) -> Dataset:
+    """The split for a final model: training and validation parts merged, the same test part.
+
+    The test rows are exactly those of :func:`load_dataset` with the same ``split_seed``
+    and ``test_fraction``; the scaler is refitted on the merged training data. The
+    validation arrays repeat the test part (a trainer's ``step`` needs some), so they
+    must not be used to choose anything.
+    """
+    X, y_raw, names = load_table(source, target)
+    name = Path(source).stem if source not in BUNDLED else source
+    y, classes = _check_table(name, X, y_raw)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=test_fraction, stratify=y, random_state=split_seed
+    )
+    scaler = StandardScaler().fit(X_train)
+    X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
+    return Dataset(name, X_train, y_train, X_test, y_test, X_test, y_test, classes, names)
+
+
+def all_rows(source: str, target: str | None = None) -> tuple[np.ndarray, np.ndarray, tuple, tuple]:
+    """Every row, validated and label-encoded (unscaled): for cross-validation."""
+    X, y_raw, names = load_table(source, target)
+    name = Path(source).stem if source not in BUNDLED else source
+    y, classes = _check_table(name, X, y_raw)
+    return X, y, classes, names
+
+
+def fold_dataset(
+    X: np.ndarray, y: np.ndarray, train: np.ndarray, test: np.ndarray, classes: tuple, names: tuple
+) -> Dataset:
+    """One cross-validation fold, standardised on its training rows."""
+    scaler = StandardScaler().fit(X[train])
+    X_train, X_test = scaler.transform(X[train]), scaler.transform(X[test])
+    return Dataset("fold", X_train, y[train], X_test, y[test], X_test, y[test], classes, names)
+
+
 def repeated_stratified_kfold(
     y: np.ndarray, n_splits: int = 5, n_repeats: int = 5, seed: int = 0
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:

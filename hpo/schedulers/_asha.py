@@ -77,7 +77,9 @@ class ASHA(Scheduler):
         self.eta, self.min_epochs = eta, min_epochs
         self.n_configs, self.budget, self.stop_only = n_configs, budget, stop_only
         n = len(self.rung_epochs)
-        self._scores: list[list[float]] = [[] for _ in range(n)]  # sorted, per rung
+        # Per rung, sorted (score, trial id): ties rank by trial id, so that n tied trials
+        # still promote exactly the top ⌊n/η⌋ (with bare scores, all would rank first).
+        self._scores: list[list[tuple[float, int]]] = [[] for _ in range(n)]
         self._waiting: list[list[tuple[float, int]]] = [[] for _ in range(n)]  # heaps
         self._committed = 0  # epochs handed out in suggestions, including unfinished ones
 
@@ -93,7 +95,7 @@ class ASHA(Scheduler):
                 )
             )
             n = max(1, int(self.budget / per_trial))
-        rungs = tuple(Rung(max(n // self.eta**i, 1), e) for i, e in enumerate(self.rung_epochs))
+        rungs = tuple(Rung(n // self.eta**i, e) for i, e in enumerate(self.rung_epochs))
         return (Bracket(len(rungs) - 1, rungs),)
 
     def planned_budget(self) -> int:
@@ -108,11 +110,14 @@ class ASHA(Scheduler):
         """(rung, trial id, rank) of the highest-rung paused trial that may be promoted."""
         for rung in range(len(self.rung_epochs) - 2, -1, -1):
             waiting = self._waiting[rung]
+            while waiting and self.trials[waiting[0][1]].status.is_over:
+                heapq.heappop(waiting)  # failed while paused: nothing to promote
             if not waiting:
                 continue
-            score, trial_id = waiting[0]
+            entry = waiting[0]
+            trial_id = entry[1]
             scores = self._scores[rung]
-            rank = bisect.bisect_left(scores, score)
+            rank = bisect.bisect_left(scores, entry)
             if not in_top_fraction(rank, len(scores), self.eta):
                 continue
             if self._affordable(self.rung_epochs[rung + 1] - self.trials[trial_id].epochs):
@@ -150,8 +155,9 @@ class ASHA(Scheduler):
     def _at_milestone(self, trial: TrialRecord) -> Decision:
         rung = trial.rung
         scores = self._scores[rung]
-        rank = bisect.bisect_left(scores, trial.score)
-        scores.insert(rank, trial.score)
+        entry = (trial.score, trial.trial_id)
+        rank = bisect.bisect_left(scores, entry)
+        scores.insert(rank, entry)
         if rung == len(self.rung_epochs) - 1:
             return self._complete(trial)
         where = f"rung {rung} ({self.rung_epochs[rung]} epochs)"
@@ -174,6 +180,12 @@ class ASHA(Scheduler):
     def _on_stopped(self, trial: TrialRecord) -> None:
         # Epochs promised to a trial that ended early will not be spent.
         self._committed -= trial.target - trial.epochs
+        # A trial a stopping rule ended exactly at its rung still counts in that rung.
+        if trial.epochs == self.rung_epochs[trial.rung] and trial.scores:
+            scores, entry = self._scores[trial.rung], (trial.score, trial.trial_id)
+            at = bisect.bisect_left(scores, entry)
+            if at == len(scores) or scores[at] != entry:
+                scores.insert(at, entry)
 
     def _exhausted(self) -> bool:
         return (self.stop_only or self._promotable() is None) and not self._may_start()

@@ -169,10 +169,10 @@ class Scheduler:
         return self._at_milestone(trial)
 
     def on_failure(self, trial_id: int, reason: str) -> None:
-        """A running trial failed for good (an exception, a timeout, a lost worker)."""
+        """A trial failed for good (an exception, a timeout, a lost worker, a state that
+        could not be saved); running or paused, it ends here."""
         trial = self.trials[trial_id]
-        if trial.status is TrialStatus.RUNNING:
-            trial.score = math.inf
+        if not trial.status.is_over:
             self._end(trial, TrialStatus.FAILED, EventKind.FAIL, reason)
 
     def pop_events(self) -> list[Event]:
@@ -275,6 +275,8 @@ class Scheduler:
         trial.status = status
         if was_running:
             self.n_running -= 1
+        if any(s.trial_id == trial.trial_id for s in self._queue):  # a decided continuation is void
+            self._queue = deque(s for s in self._queue if s.trial_id != trial.trial_id)
         self._events.append(Event(trial.trial_id, kind, trial.epochs, reason))
         if status is not TrialStatus.COMPLETED:
             self._on_stopped(trial)

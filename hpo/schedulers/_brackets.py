@@ -10,13 +10,23 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from hpo.budgets import Bracket, Rung
 from hpo.samplers import Sampler
 from hpo.schedulers._base import Scheduler, TrialRecord, TrialStatus
 from hpo.types import Decision, EventKind, Mode, Suggestion
+
+
+def keep_half(n: int) -> int:
+    """The report's rule: keep the best ⌈n/2⌉."""
+    return -(-n // 2)
+
+
+def keep_fraction(eta: int, n: int) -> int:
+    """HyperBand's and the η form's rule: keep the best ⌊n/η⌋ (bind η with partial)."""
+    return n // eta
 
 
 def top_k(results: dict[int, float], k: int) -> list[int]:
@@ -31,9 +41,10 @@ def top_k(results: dict[int, float], k: int) -> list[int]:
 class _RunningBracket:
     """The live state of one bracket: who is at which rung, and who waits for promotion."""
 
-    def __init__(self, index: int, plan: Bracket) -> None:
+    def __init__(self, index: int, plan: Bracket, keep: Callable[[int], int]) -> None:
         self.index = index
         self.plan = plan
+        self.keep = keep
         self.capacity = [r.n_trials for r in plan.rungs]
         self.epochs = [r.epochs for r in plan.rungs]
         self.results: list[dict[int, float]] = [{} for _ in plan.rungs]
@@ -45,14 +56,11 @@ class _RunningBracket:
         return self.started < self.capacity[0]
 
     def shrink(self) -> None:
-        """The sampler ran dry: the first rung holds only the trials already started."""
-        ratios = [a / b for a, b in zip(self.capacity, self.capacity[1:], strict=False)]
+        """The sampler ran dry: the first rung holds only the trials already started, and
+        each later rung keeps what the bracket's own rule keeps of the one before."""
         self.capacity[0] = self.started
-        for i, ratio in enumerate(ratios, start=1):
-            prev = self.capacity[i - 1]
-            self.capacity[i] = (
-                min(self.capacity[i], max(1, math.floor(prev / ratio))) if prev else 0
-            )
+        for i in range(1, len(self.capacity)):
+            self.capacity[i] = min(self.capacity[i], self.keep(self.capacity[i - 1]))
 
 
 class BracketScheduler(Scheduler):
@@ -63,13 +71,14 @@ class BracketScheduler(Scheduler):
         sampler: Sampler,
         brackets: Sequence[Bracket],
         *,
+        keep: Callable[[int], int],
         mode: str | Mode = "max",
         seed: int = 0,
         stopping: Sequence[Any] = (),
     ) -> None:
         max_epochs = max(b.rungs[-1].epochs for b in brackets)
         super().__init__(sampler, max_epochs, mode=mode, seed=seed, stopping=stopping)
-        self.brackets = [_RunningBracket(i, b) for i, b in enumerate(brackets)]
+        self.brackets = [_RunningBracket(i, b, keep) for i, b in enumerate(brackets)]
         self._ready: deque[Suggestion] = deque()  # promotions, oldest first, any bracket
         self._first_new = 0  # brackets before this one have started all their trials
         self._n_resolved = 0  # brackets whose last rung is resolved
@@ -90,7 +99,8 @@ class BracketScheduler(Scheduler):
                     b.shrink()
                     self._resolve_full_rungs(b, None)
                 self._first_new = len(self.brackets)
-                return None
+                # Shrinking may have filled a rung: its promotions can run right away.
+                return self._ready.popleft() if self._ready else None
             bracket.started += 1
             reason = f"bracket {bracket.index}: trial {bracket.started} of {bracket.capacity[0]}"
             return self._new_trial(config, bracket.epochs[0], bracket.index, 0, reason)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from hpo.budgets import hyperband_brackets
 from hpo.samplers import Sampler
 from hpo.schedulers._base import _check_positive_int
-from hpo.schedulers._brackets import BracketScheduler
+from hpo.schedulers._brackets import BracketScheduler, keep_fraction
 from hpo.types import Mode
 
 
@@ -52,4 +53,11 @@ class HyperBand(BracketScheduler):
         _check_positive_int("iterations", iterations)
         brackets = hyperband_brackets(max_epochs, eta, min_epochs) * iterations
         self.eta, self.min_epochs, self.iterations = eta, min_epochs, iterations
-        super().__init__(sampler, brackets, mode=mode, seed=seed, stopping=stopping)
+        super().__init__(
+            sampler,
+            brackets,
+            keep=partial(keep_fraction, eta),
+            mode=mode,
+            seed=seed,
+            stopping=stopping,
+        )

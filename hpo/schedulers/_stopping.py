@@ -19,7 +19,7 @@ Scores are losses (lower is better): the scheduler has already turned "max" into
 
 from __future__ import annotations
 
-import heapq
+import bisect
 import math
 from typing import Any
 
@@ -78,37 +78,21 @@ class Patience(StoppingRule):
         return None
 
 
-class RunningMedian:
-    """The median of a growing multiset in O(log n) per insertion (two heaps).
+def median_without(values: list[float], x: float) -> float:
+    """The median of sorted ``values`` with one occurrence of ``x`` left out (O(log n)).
 
-    >>> m = RunningMedian()
-    >>> for x in (5.0, 1.0, 3.0, 8.0):
-    ...     m.add(x)
-    >>> m.median(), len(m)
-    (4.0, 4)
+    >>> median_without([1.0, 2.0, 3.0, 10.0], 10.0), median_without([1.0, 2.0, 3.0], 2.0)
+    (2.0, 2.0)
     """
+    j = bisect.bisect_left(values, x)
+    m = len(values) - 1
 
-    def __init__(self) -> None:
-        self._low: list[float] = []  # max-heap (negated) of the lower half
-        self._high: list[float] = []  # min-heap of the upper half
+    def at(k: int) -> float:  # k-th smallest of the others
+        return values[k] if k < j else values[k + 1]
 
-    def __len__(self) -> int:
-        return len(self._low) + len(self._high)
-
-    def add(self, x: float) -> None:
-        if self._low and x > -self._low[0]:
-            heapq.heappush(self._high, x)
-        else:
-            heapq.heappush(self._low, -x)
-        if len(self._low) > len(self._high) + 1:
-            heapq.heappush(self._high, -heapq.heappop(self._low))
-        elif len(self._high) > len(self._low):
-            heapq.heappush(self._low, -heapq.heappop(self._high))
-
-    def median(self) -> float:
-        if len(self._low) > len(self._high):
-            return -self._low[0]
-        return (-self._low[0] + self._high[0]) / 2.0
+    if m % 2:
+        return at(m // 2)
+    return (at(m // 2 - 1) + at(m // 2)) / 2.0
 
 
 class MedianStopping(StoppingRule):
@@ -126,26 +110,25 @@ class MedianStopping(StoppingRule):
         self.min_trials = _check_positive_int("min_trials", min_trials)
         self.check_every = check_every
         self._sums: dict[int, float] = {}
-        self._means: dict[int, RunningMedian] = {}  # epoch -> running means of trials there
+        self._means: dict[int, list[float]] = {}  # epoch -> sorted running means there
 
     def observe(self, trial: TrialRecord, epoch: int, score: float) -> None:
         total = self._sums.get(trial.trial_id, 0.0) + score
         self._sums[trial.trial_id] = total
-        if epoch not in self._means:
-            self._means[epoch] = RunningMedian()
-        self._means[epoch].add(total / epoch)
+        bisect.insort(self._means.setdefault(epoch, []), total / epoch)
 
     def should_stop(self, trial: TrialRecord, epoch: int, score: float) -> str | None:
         if epoch < self.grace_epochs:
             return None
         means = self._means.get(epoch)
-        if means is None or len(means) - 1 < self.min_trials:  # its own mean is counted
+        if means is None or len(means) - 1 < self.min_trials:
             return None
-        median = means.median()
+        # Compared with the other trials, as Golovin et al. do: its own mean is left out.
+        median = median_without(means, self._sums[trial.trial_id] / epoch)
         if trial.best_score > median:
             return (
                 f"median stopping at epoch {epoch}: best score {trial.best_score:.4g} is worse "
-                f"than the median running mean {median:.4g} of {len(means)} trials"
+                f"than the median running mean {median:.4g} of {len(means) - 1} other trials"
             )
         return None
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from hpo.budgets import eta_bracket, successive_halving_rounds
 from hpo.samplers import Sampler
-from hpo.schedulers._brackets import BracketScheduler
+from hpo.schedulers._brackets import BracketScheduler, keep_fraction, keep_half
 from hpo.types import Mode
 
 
@@ -67,4 +68,6 @@ class SuccessiveHalving(BracketScheduler):
             plan = eta_bracket(n_configs, max_epochs, eta, min_epochs)
             self.budget, self.form = plan.budget, "eta"
         self.n_configs, self.eta, self.min_epochs = n_configs, eta, min_epochs
-        super().__init__(sampler, [plan], mode=mode, seed=seed, stopping=stopping)
+        # The report keeps ⌈|S_t|/2⌉ of each round; the η form keeps ⌊n_i/η⌋.
+        keep = keep_half if self.form == "report" else partial(keep_fraction, eta)
+        super().__init__(sampler, [plan], keep=keep, mode=mode, seed=seed, stopping=stopping)

@@ -1,0 +1,268 @@
+"""The dashboard: its data API, its security, and its views in a real headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from hpo.dashboard import DashboardServer, write_html
+from hpo.dashboard._data import DashboardData
+from tests.conftest import ROOT, hpo
+
+CHROMIUM = os.environ.get("HPO_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--disable-quic", "--disable-extensions",
+]  # fmt: skip
+VIEWS = ["curves", "rungs", "best-epochs", "best-time", "timeline", "parcoords", "importance"]
+SHOTS = ROOT / "results" / "screenshots"
+XSS = "<img src=x onerror=window.__xss=1>"
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    """A small finished study of the MLP on iris, with its best-model report."""
+    db = tmp_path_factory.mktemp("dash") / "s.db"
+    space = db.parent / "space.yaml"
+    space.write_text(
+        "space:\n  hidden_layer_sizes: {values: [[8], [16]]}\n  activation: [relu, tanh]\n"
+        "  learning_rate_init: {type: float, low: 1.0e-3, high: 0.1, log: true}\n"
+    )
+    hpo("run", str(space), "--executor", "serial", "--dataset", "iris", "--max-epochs", "9",
+        "--study", "done", "--storage", str(db), check=True)  # fmt: skip
+    hpo("report", "done", "--storage", str(db), "--repeats", "1", check=True)
+    return db
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    """A study whose configurations carry HTML in their values."""
+    db = tmp_path_factory.mktemp("xss") / "s.db"
+    space = db.parent / "space.yaml"
+    space.write_text(
+        f"space:\n  quality: {{type: float, low: 0.1, high: 1.0}}\n  tag: ['{XSS}', '<b>bold</b>']\n"
+    )
+    hpo("run", str(space), "--executor", "serial", "--trainer", "trainers.toy:ToyTrainer", "--max-epochs", "9",
+        "--study", "x<script>", "--storage", str(db), check=True)  # fmt: skip
+    return db
+
+
+@pytest.fixture
+def serve():
+    servers = []
+
+    def start(db: Path, study: str | None) -> DashboardServer:
+        server = DashboardServer(db, study, port=0)
+        server.start_background()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(
+            f"headless Chromium is needed at {CHROMIUM} (make test installs Debian's chromium)"
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def open_page(browser, url: str):
+    page = browser.new_page(viewport={"width": 1300, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(url)
+    return page, errors
+
+
+def points_per_view(page) -> dict[str, int]:
+    """How many data points each plotly view drew (0 when a view is empty or missing)."""
+    return page.evaluate(
+        """(ids) => Object.fromEntries(ids.map((id) => {
+            const d = document.getElementById(id);
+            if (!d || !d.data) return [id, 0];
+            const n = d.data.map((t) => t.dimensions ? t.dimensions[0].values.length
+                : (t.x || []).filter((v) => v !== null).length).reduce((a, b) => a + b, 0);
+            return [id, n]; }))""",
+        VIEWS,
+    )
+
+
+def wait_for_views(page, timeout: float = 20.0) -> dict[str, int]:
+    """Views draw as they scroll into sight; this draws them all, then counts their data."""
+    page.wait_for_function("typeof window.hpoDrawAll === 'function'")
+    page.evaluate("window.hpoDrawAll()")
+    end = time.time() + timeout
+    while True:
+        counts = points_per_view(page)
+        if all(counts.values()) or time.time() > end:
+            return counts
+        page.wait_for_timeout(200)
+
+
+# -- data and server, no browser -----------------------------------------------------------------
+
+
+def test_delta_returns_only_what_is_new(finished) -> None:
+    data = DashboardData(finished)
+    first = data.delta("done")
+    n = len(first["epochs"]["trial_id"])
+    assert n == data.study("done")["epochs_spent"] > 0
+    again = data.delta(
+        "done", first["epochs"]["cursor"], first["events"]["cursor"], first["trials"]["cursor"]
+    )
+    assert (
+        again["epochs"]["trial_id"] == []
+        and again["events"]["trial_id"] == []
+        and again["trials"]["trial_id"] == []
+    )
+    assert [b["s"] for b in first["study"]["brackets"]] == [2, 1, 0]
+
+
+def test_server_binds_loopback_and_serves_no_files(finished, serve) -> None:
+    server = serve(finished, "done")
+    assert server.server_address[0] == "127.0.0.1"
+    base = server.url.rstrip("/")
+    for path in ["/static/../../../../etc/passwd", "/static/%2e%2e/%2e%2e/etc/passwd", "/../../etc/passwd",
+                 "/static/plotly.min.js/../../../hpo/store.py", "/trial/../../etc/passwd", "/api/../etc/passwd",
+                 "/results/studies.db", "/s.db"]:  # fmt: skip
+        with pytest.raises(urllib.error.HTTPError) as info:
+            urllib.request.urlopen(base + path)
+        assert info.value.code == 404, path
+    body = urllib.request.urlopen(base + "/static/plotly.min.js").read()
+    assert len(body) > 1_000_000  # the plotly.js of the plotly package
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(base + "/?study=nope")
+    assert info.value.code == 404
+
+
+def test_exported_html_is_self_contained(finished, tmp_path) -> None:
+    from html.parser import HTMLParser
+
+    class Sources(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.external: list[str] = []
+
+        def handle_starttag(self, tag: str, attrs: list) -> None:
+            self.external += [v for k, v in attrs if k in ("src", "href") and v and "://" in v]
+
+    path = write_html(finished, "done", tmp_path / "done.html")
+    parser = Sources()
+    parser.feed(path.read_text())
+    assert parser.external == []  # no CDN, no remote anything: plotly.js is inside
+    assert "study-data" in path.read_text()
+
+
+# -- in the browser --------------------------------------------------------------------------------
+
+
+def test_every_view_draws_its_data(finished, serve, browser) -> None:
+    server = serve(finished, "done")
+    page, errors = open_page(browser, server.url)
+    counts = wait_for_views(page)
+    assert all(n > 0 for n in counts.values()), counts
+    rows = page.evaluate("document.querySelectorAll('#trial-table tbody tr').length")
+    assert rows == 17
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "dashboard-finished.png"), full_page=True)
+    # Sorting and filtering the trial table.
+    page.fill("#filter", "completed")
+    assert page.evaluate("document.querySelectorAll('#trial-table tbody tr').length") == 5
+    # A trial's own page.
+    page.goto(server.url.rstrip("/") + "/trial/0?study=done")
+    page.wait_for_function(
+        "document.getElementById('trial-curves') && document.getElementById('trial-curves').data"
+    )
+    assert "Trial 0" in page.inner_text("#trial-view")
+    # The best-model report.
+    page.goto(server.url + "?study=done#report")
+    page.wait_for_function("document.getElementById('roc') && document.getElementById('roc').data")
+    assert page.evaluate("document.getElementById('roc').data.length") == 3
+    assert "cross-validation accuracy" in page.inner_text("#report")
+    assert not errors, errors
+
+
+def test_new_epochs_appear_without_a_reload(tmp_path, serve, browser) -> None:
+    db = tmp_path / "live.db"
+    space = tmp_path / "space.yaml"
+    space.write_text(
+        "space:\n  activation: [relu, tanh, elu]\n  alpha: {type: float, low: 1.0e-5, high: 0.1, log: true}\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hpo", "run", str(space), "--executor", "serial", "--dataset", "digits",
+         "--max-epochs", "243", "--study", "live", "--storage", str(db)],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        for _ in range(200):
+            if (
+                db.exists()
+                and DashboardData(db).studies()
+                and DashboardData(db).study("live")["epochs_spent"] > 5
+            ):
+                break
+            time.sleep(0.1)
+        server = serve(db, "live")
+        page, errors = open_page(browser, server.url + "?study=live&refresh=300")
+        before = wait_for_views(page)["curves"]
+        page.wait_for_timeout(3000)
+        after = points_per_view(page)["curves"]
+        assert after > before, (before, after)
+        assert page.evaluate("location.href").endswith("refresh=300")  # same page, no reload
+        # Every trial's curve holds each epoch once, in order, however the polls interleave.
+        assert page.evaluate(
+            "[...S.curves.values()].every((c) => c.x.every((e, i) => e === i + 1))"
+        )
+        assert "live" in page.inner_text("#live")
+        page.screenshot(path=str(SHOTS / "dashboard-live.png"))
+        assert not errors, errors
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+
+
+def test_stored_strings_show_as_text(hostile, serve, browser) -> None:
+    server = serve(hostile, "x<script>")
+    page, errors = open_page(browser, server.url + "?study=" + urllib.request.quote("x<script>"))
+    wait_for_views(page)
+    assert page.evaluate("window.__xss") is None
+    assert (
+        page.evaluate("document.querySelectorAll('#trial-table img, #trial-table b').length") == 0
+    )
+    assert XSS in page.inner_text("#trial-table")
+    assert page.inner_text("#title") == "x<script>"
+    page.hover("#curves")
+    assert page.evaluate("window.__xss") is None
+    assert not errors, errors
+
+
+def test_exported_file_works_offline(finished, tmp_path, browser) -> None:
+    path = write_html(finished, "done", tmp_path / "done.html")
+    page = browser.new_page()
+    requests: list[str] = []
+    page.route("**/*", lambda route: (requests.append(route.request.url), route.abort())
+               if not route.request.url.startswith("file:") else route.continue_())  # fmt: skip
+    page.goto(path.as_uri())
+    counts = wait_for_views(page)
+    assert all(n > 0 for n in counts.values()), counts
+    assert requests == []
