@@ -266,3 +266,26 @@ def test_exported_file_works_offline(finished, tmp_path, browser) -> None:
     counts = wait_for_views(page)
     assert all(n > 0 for n in counts.values()), counts
     assert requests == []
+
+
+def test_comparison_page_draws_both_curves(finished, serve, browser) -> None:
+    from hpo.compare import compare, save_comparison
+    from hpo.settings import SearchSettings
+
+    settings = SearchSettings.from_dict(
+        {"space": {"activation": ["relu", "tanh"]}, "dataset": "iris", "max_epochs": 3}
+    )
+    save_comparison(
+        finished, compare(settings, [0], ("hyperband", "optuna-random-sha"), name="cmp<1>")
+    )
+    server = serve(finished, None)
+    page, errors = open_page(browser, server.url + "compare/" + urllib.request.quote("cmp<1>"))
+    page.wait_for_function(
+        "document.getElementById('compare-time') && document.getElementById('compare-time').data"
+    )
+    assert page.evaluate("document.getElementById('compare-epochs').data.length") == 2
+    assert page.evaluate("document.querySelectorAll('#compare-table tbody tr').length") == 4
+    assert "cmp<1>" in page.inner_text("#compare-view")
+    index = urllib.request.urlopen(server.url).read().decode()
+    assert "cmp&lt;1&gt;" in index and "cmp<1>" not in index
+    assert not errors, errors

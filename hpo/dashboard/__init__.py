@@ -9,10 +9,15 @@ trial, the best-model report, and comparisons with Optuna.
 
 The server binds 127.0.0.1 unless told otherwise and serves only fixed routes: no URL
 maps to a file path, so nothing outside the study can be read.
+
+Plots are SVG, not WebGL: on a machine without a GPU (a headless browser, a server), the
+browser paints 35,000 line points in about 0.5 s as SVG and 3 s through software WebGL.
+Views out of sight are drawn when they scroll into view.
 """
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import math
@@ -48,7 +53,8 @@ BODY = """
 <nav><a href="{overview}">overview</a><a href="{report}">best-model report</a>{index}</nav></header>
 <section id="overview">
   <p><label>colour by <select id="color-by"><option value="bracket">bracket</option>
-  <option value="rung">rung reached</option></select></label></p>
+  <option value="rung">rung reached</option></select></label>
+  <label><input type="checkbox" id="all-marks"> every decision marker</label> <span id="marks-note"></span></p>
   <div id="curves" class="plot"></div>
   <div id="rungs" class="plot"></div>
   <div class="row"><div id="best-epochs" class="plot"></div><div id="best-time" class="plot"></div></div>
@@ -134,6 +140,10 @@ def _clean(value: Any) -> Any:
 class _Handler(BaseHTTPRequestHandler):
     server: DashboardServer
 
+    def handle(self) -> None:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the page went away
+            super().handle()
+
     def log_message(self, format: str, *args: Any) -> None:  # quiet by default
         if self.server.verbose:
             super().log_message(format, *args)
@@ -191,9 +201,11 @@ class _Handler(BaseHTTPRequestHandler):
             payload = data.studies()
         else:
             return self._error(HTTPStatus.NOT_FOUND, "no such API endpoint")
-        self._send(
-            json.dumps(_clean(payload), allow_nan=False, default=str).encode(), "application/json"
-        )
+        try:  # the data API already sends null for NaN; _clean walks everything, so only if needed
+            body = json.dumps(payload, allow_nan=False, default=str, separators=(",", ":"))
+        except ValueError:
+            body = json.dumps(_clean(payload), allow_nan=False, default=str, separators=(",", ":"))
+        self._send(body.encode(), "application/json")
 
     def _send(self, body: bytes, kind: str, cache: bool = False) -> None:
         self.send_response(HTTPStatus.OK)

@@ -7,6 +7,7 @@
 const ROOT = document.getElementById("app");
 const STUDY = ROOT.dataset.study;
 const EMBEDDED = document.getElementById("study-data");
+const MAX_MARKERS = 2000;
 const REFRESH_MS = Number(new URLSearchParams(location.search).get("refresh") || 2000);
 const COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
   "#7f7f7f", "#bcbd22", "#17becf"];
@@ -118,7 +119,6 @@ function bracketLabel(index) {
 
 function drawCurves() {
   const groups = new Map();
-  const single = {x: [], y: [], text: [], color: []};  // one-epoch trials: a dot, not a line
   const colorOf = new Map();
   const index = new Map();
   for (const [trial, c] of S.curves) {
@@ -127,8 +127,8 @@ function drawCurves() {
     if (!groups.has(g)) groups.set(g, {x: [], y: [], text: []});
     const gr = groups.get(g);
     const label = `trial ${trial}`;
-    if (c.x.length === 1) {
-      single.x.push(c.x[0]); single.y.push(c.y[0]); single.text.push(label); single.color.push(g);
+    if (c.x.length === 1) {  // a short tick, so that a one-epoch trial shows in the line trace
+      gr.x.push(c.x[0] - 0.15, c.x[0] + 0.15, null); gr.y.push(c.y[0], c.y[0], null); gr.text.push(label, label, null);
       continue;
     }
     for (let i = 0; i < c.x.length; i++) { gr.x.push(c.x[i]); gr.y.push(c.y[i]); gr.text.push(label); }
@@ -137,17 +137,20 @@ function drawCurves() {
   const names = groupOrder(groups, index);
   names.forEach((g) => colorOf.set(g, COLORS[index.get(g) % COLORS.length]));
   const traces = names.map((g) => ({
-    type: "scattergl", mode: "lines", name: g, x: groups.get(g).x, y: groups.get(g).y,
+    type: "scatter", mode: "lines", name: g, x: groups.get(g).x, y: groups.get(g).y,
     text: groups.get(g).text, hoverinfo: "text+x+y", line: {width: 1, color: colorOf.get(g)},
     connectgaps: false, legendgroup: g,
   }));
-  if (single.x.length) {
-    traces.push({type: "scattergl", mode: "markers", name: "one epoch", x: single.x, y: single.y, text: single.text,
-      hoverinfo: "text+x+y", marker: {size: 4, color: single.color.map((g) => colorOf.get(g))}, showlegend: false});
-  }
+
+  // Decision markers: every one up to MAX_MARKERS; beyond that (a big study) the newest
+  // MAX_MARKERS unless "every decision" is ticked: each marker is an SVG element.
   const marks = {};
-  for (const [trial, kind, epoch, reason] of S.events) {
-    if (!(kind in EVENT_STYLE) || epoch < 1) continue;
+  const all = document.getElementById("all-marks").checked;
+  const shown = S.events.filter(([, kind, epoch]) => kind in EVENT_STYLE && epoch >= 1);
+  const capped = all ? shown : shown.slice(-MAX_MARKERS);
+  document.getElementById("marks-note").textContent = capped.length < shown.length
+    ? `showing the newest ${capped.length} of ${shown.length} decisions` : "";
+  for (const [trial, kind, epoch, reason] of capped) {
     const c = S.curves.get(trial);
     if (!c) continue;
     const i = c.x.lastIndexOf(epoch);
@@ -157,7 +160,7 @@ function drawCurves() {
     marks[kind].text.push(`trial ${trial} ${esc(kind)}: ${esc(reason)}`);
   }
   for (const [kind, m] of Object.entries(marks)) {
-    traces.push({type: "scattergl", mode: "markers", name: kind, x: m.x, y: m.y, text: m.text,
+    traces.push({type: "scatter", mode: "markers", name: kind, x: m.x, y: m.y, text: m.text,
       hoverinfo: "text", marker: {symbol: EVENT_STYLE[kind].symbol, color: EVENT_STYLE[kind].color, size: 7}});
   }
   Plotly.react("curves", traces, layoutBase(`Learning curves: ${esc(S.study.metric)} per epoch`,
@@ -177,7 +180,7 @@ function drawRungs() {
     const x = b.rungs.map(([, e], i) => `rung ${i}: ${e} ep`);
     traces.push({type: "bar", name: `bracket s=${b.s} reached`, x, y: reached[bi],
       marker: {color: COLORS[bi % COLORS.length]}, legendgroup: `b${bi}`});
-    traces.push({type: "scattergl", mode: "markers", name: `bracket s=${b.s} planned`, x,
+    traces.push({type: "scatter", mode: "markers", name: `bracket s=${b.s} planned`, x,
       y: b.rungs.map(([n]) => n), marker: {symbol: "line-ew-open", size: 18, color: COLORS[bi % COLORS.length]},
       legendgroup: `b${bi}`, showlegend: false});
   });
@@ -191,14 +194,20 @@ function drawBest() {
   let best = null;
   const x = [], y = [], t = [];
   const start = S.order.length ? Math.min(...S.order.slice(0, 1000).map((o) => o[2] - o[3])) : 0;
+  // Only the points where the best changes (and the last): a step line, cheap to draw.
   S.order.forEach(([, value, ended], i) => {
-    if (value !== null && (best === null || isBetter(value, best))) best = value;
-    x.push(i + 1); y.push(best); t.push(ended - start);
+    if (value !== null && (best === null || isBetter(value, best))) {
+      best = value;
+      x.push(i + 1); y.push(best); t.push(ended - start);
+    }
   });
-  Plotly.react("best-epochs", [{type: "scattergl", mode: "lines", x, y, name: "best so far"}],
+  if (S.order.length) {
+    x.push(S.order.length); y.push(best); t.push(S.order[S.order.length - 1][2] - start);
+  }
+  Plotly.react("best-epochs", [{type: "scatter", mode: "lines", line: {shape: "hv"}, x, y, name: "best so far"}],
     layoutBase("Best so far against epochs spent", {xaxis: {title: {text: "epochs spent"}}, yaxis: {title: {text: esc(S.study.metric)}}}),
     {responsive: true});
-  Plotly.react("best-time", [{type: "scattergl", mode: "lines", x: t, y, name: "best so far"}],
+  Plotly.react("best-time", [{type: "scatter", mode: "lines", line: {shape: "hv"}, x: t, y, name: "best so far"}],
     layoutBase("Best so far against wall time", {xaxis: {title: {text: "seconds since start"}}, yaxis: {title: {text: esc(S.study.metric)}}}),
     {responsive: true});
 }
@@ -220,7 +229,7 @@ function drawTimeline() {
     gr.text.push(`trial ${trial}`, `trial ${trial}`, null);
   }
   const names = groupOrder(groups, index);
-  const traces = names.map((g) => ({type: "scattergl", mode: "lines", name: g, x: groups.get(g).x,
+  const traces = names.map((g) => ({type: "scatter", mode: "lines", name: g, x: groups.get(g).x,
     y: groups.get(g).y, text: groups.get(g).text, hoverinfo: "text+x", line: {width: 8, color: COLORS[index.get(g) % COLORS.length]}}));
   Plotly.react("timeline", traces, layoutBase("Worker timeline: which trial trained where and when",
     {xaxis: {title: {text: "seconds since start"}}, yaxis: {tickvals: workers.map((_, i) => i),
@@ -387,7 +396,7 @@ function drawReport(report) {
     text: report.confusion, texttemplate: "%{text}"}],
   layoutBase("Confusion matrix (test split)", {xaxis: {title: {text: "predicted"}}, yaxis: {title: {text: "true"}, autorange: "reversed"}}),
   {responsive: true});
-  Plotly.react("roc", report.roc.map((r, i) => ({type: "scattergl", mode: "lines", x: r.fpr, y: r.tpr,
+  Plotly.react("roc", report.roc.map((r, i) => ({type: "scatter", mode: "lines", x: r.fpr, y: r.tpr,
     name: `${esc(String(r.label))} (AUC ${r.auc.toFixed(3)})`, line: {color: COLORS[i % COLORS.length]}})),
   layoutBase("ROC curves, one class against the rest", {xaxis: {title: {text: "false positive rate"}}, yaxis: {title: {text: "true positive rate"}}}),
   {responsive: true});
@@ -404,8 +413,8 @@ function drawTrial(trial) {
     el("h3", {text: "Decisions"}), events);
   const losses = metrics.filter((m) => m.includes("loss"));
   const rest = metrics.filter((m) => !m.includes("loss"));
-  const traces = [...rest.map((m) => ({type: "scattergl", mode: "lines+markers", name: esc(m), x: trial.epochs.epoch, y: trial.epochs[m]})),
-    ...losses.map((m) => ({type: "scattergl", mode: "lines+markers", name: esc(m), x: trial.epochs.epoch, y: trial.epochs[m], yaxis: "y2"}))];
+  const traces = [...rest.map((m) => ({type: "scatter", mode: "lines+markers", name: esc(m), x: trial.epochs.epoch, y: trial.epochs[m]})),
+    ...losses.map((m) => ({type: "scatter", mode: "lines+markers", name: esc(m), x: trial.epochs.epoch, y: trial.epochs[m], yaxis: "y2"}))];
   Plotly.react("trial-curves", traces, layoutBase("Every metric of this trial", {xaxis: {title: {text: "epoch"}},
     yaxis: {title: {text: "metric"}}, yaxis2: {title: {text: "loss"}, overlaying: "y", side: "right"}}), {responsive: true});
 }
@@ -423,7 +432,7 @@ function drawComparison(cmp) {
   const methods = Object.keys(cmp.curves);
   for (const [div, key, ykey, title] of [["compare-epochs", "epochs", "best", "Best so far against epochs spent (median over seeds)"],
     ["compare-time", "seconds", "best_by_time", "Best so far against wall time (median over seeds)"]]) {
-    Plotly.react(div, methods.map((m, i) => ({type: "scattergl", mode: "lines", name: esc(m), x: cmp.curves[m][key],
+    Plotly.react(div, methods.map((m, i) => ({type: "scatter", mode: "lines", name: esc(m), x: cmp.curves[m][key],
       y: cmp.curves[m][ykey], line: {shape: "hv", color: COLORS[i % COLORS.length]}})),
     layoutBase(title, {xaxis: {title: {text: key === "epochs" ? "epochs spent" : "seconds"}}, yaxis: {title: {text: "best validation accuracy"}}}),
     {responsive: true});
@@ -450,6 +459,7 @@ async function start() {
   absorb(embedded || await api("delta", {}));
   window.hpoTimings = {data_ms: performance.now() - t0};
   document.getElementById("color-by").onchange = (ev) => { S.colorBy = ev.target.value; drawOverview(); };
+  document.getElementById("all-marks").onchange = () => { stale.add("curves"); drawStale(); };
   document.getElementById("filter").oninput = (ev) => { S.table.filter = ev.target.value; S.table.page = 0; drawTable(); };
   const route = () => {
     const hash = new URLSearchParams(location.hash.slice(1));
