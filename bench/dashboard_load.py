@@ -28,12 +28,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 from _common import write_report
 
 from hpo.dashboard import DashboardServer
-from hpo.runners._simulator import Curves, SimulatorRunner, TableSampler
+from hpo.runners._simulator import SimulatorRunner, TableSampler, synthetic_curves
 from hpo.schedulers import ASHA
 from hpo.store import StudyWriter
 from hpo.tuner import Tuner
@@ -42,23 +40,6 @@ CHROMIUM = os.environ.get("HPO_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run", "--disable-quic"]  # fmt: skip
 VIEWS = ["curves", "rungs", "best-epochs", "best-time", "timeline", "parcoords", "importance"]
-
-
-def synthetic_curves(n: int, epochs: int = 27, seed: int = 0) -> Curves:
-    """``n`` configurations with saturating accuracy curves of different quality and speed."""
-    rng = np.random.default_rng(seed)
-    quality = rng.uniform(0.5, 0.99, n)
-    speed = rng.uniform(0.05, 1.0, n)
-    lr = 10 ** rng.uniform(-4, -1, n)
-    act = rng.choice(["relu", "tanh", "elu"], n)
-    t = np.arange(1, epochs + 1)
-    acc = quality[:, None] * (1 - np.exp(-speed[:, None] * t)) + rng.normal(0, 0.01, (n, epochs))
-    frame = pd.DataFrame({
-        "config_id": np.repeat(np.arange(n), epochs), "epoch": np.tile(t, n),
-        "val_accuracy": acc.ravel(), "seconds": rng.uniform(0.01, 0.05, n * epochs),
-        "config.learning_rate_init": np.repeat(lr, epochs), "config.activation": np.repeat(act, epochs),
-    })  # fmt: skip
-    return Curves(frame)
 
 
 def make_study(db: Path, n_trials: int) -> None:

@@ -91,6 +91,16 @@ def cli() -> None:
 @click.option(
     "--ray-address", help="Join this Ray cluster (e.g. auto) instead of starting local Ray."
 )
+@click.option(
+    "--trial-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Seconds an assignment may take; past them the trial fails.",
+)
+@click.option(
+    "--max-failures",
+    type=click.IntRange(min=0),
+    help="Retries of an assignment whose worker died. [default: 2]",
+)
 @click.option("--dry-run", is_flag=True, help="Print the plan and exit.")
 @storage_option
 def run(

@@ -173,6 +173,13 @@ def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
         if not path.exists():
             raise StoreError(f"no study database at {path}")
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+        try:
+            conn.execute("SELECT 1 FROM sqlite_master LIMIT 1")
+        except sqlite3.OperationalError:
+            # On read-only media a WAL database cannot create its shared-memory file; as
+            # nobody can write there either, reading it as immutable is safe.
+            conn.close()
+            conn = sqlite3.connect(f"file:{path}?immutable=1", uri=True, timeout=30)
     else:
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(path, timeout=30)
@@ -197,8 +204,13 @@ class StudyLock:
     def acquire(self) -> None:
         import fcntl
 
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(self.path, "a+")  # noqa: SIM115 - held for the lock's lifetime
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            handle = open(self.path, "a+")  # noqa: SIM115 - held for the lock's lifetime
+        except OSError as exc:
+            raise StoreError(
+                f"cannot write next to the study database (lock {self.path}): {exc.strerror or exc}"
+            ) from None
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

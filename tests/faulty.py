@@ -28,10 +28,10 @@ class DyingOnce(MLPTrainer):
 
 
 class Hanging(MLPTrainer):
-    """An MLP that hangs forever in its third epoch when ``activation`` is tanh."""
+    """An MLP that hangs forever in its first epoch when ``activation`` is tanh."""
 
     def step(self):
-        if self.config["activation"] == "tanh" and self.epoch == 2:
+        if self.config["activation"] == "tanh":
             while True:
                 time.sleep(1)
         return super().step()
@@ -44,3 +44,22 @@ class Slow(MLPTrainer):
     def step(self):
         time.sleep(0.02)
         return super().step()
+
+
+class Raising(MLPTrainer):
+    """An MLP that raises in its first epoch when its activation is tanh."""
+
+    def step(self):
+        if self.config["activation"] == "tanh":
+            raise RuntimeError("numerical library exploded")
+        return super().step()
+
+
+class NaNing(MLPTrainer):
+    """An MLP whose metrics are NaN from its first epoch when its activation is tanh."""
+
+    def step(self):
+        metrics = super().step()
+        if self.config["activation"] == "tanh":
+            return {**metrics, "val_accuracy": float("nan"), "val_loss": float("nan")}
+        return metrics

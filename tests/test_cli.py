@@ -162,6 +162,8 @@ def _start(space, db, name, *extra):
         [sys.executable, "-m", "hpo", "run", space, *SMALL, "--max-epochs", "27", "--study", name,
          "--storage", str(db), *extra],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # A shell starts background jobs (as CI does) with SIGINT ignored; give it back.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
 
 

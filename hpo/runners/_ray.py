@@ -115,10 +115,10 @@ class RayRunner:
         address: str | None = None,
         trial_timeout: float | None = None,
     ) -> None:
+        self.started_ray = start_ray(n_workers, address)  # first: it sets what Ray reads on import
         import ray
 
         self._ray = ray
-        self.started_ray = start_ray(n_workers, address)
         self.n_workers = n_workers
         self.trial_timeout = trial_timeout
         self._spec = spec

@@ -2,10 +2,40 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
 import time
+from collections.abc import Iterator
 
 from hpo.runners._base import Checkpoint, TrainerFactory, TrialResult, WarmTrainers, run_assignment
 from hpo.types import Suggestion
+
+
+class TrialTimeout(Exception):
+    """Raised inside a trainer's step when it overran the trial's timeout."""
+
+    def __str__(self) -> str:
+        return "trial_timeout exceeded inside an epoch"
+
+
+@contextlib.contextmanager
+def _alarm(seconds: float) -> Iterator[None]:
+    """Raise TrialTimeout in this (main) thread after ``seconds``; elsewhere, do nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def ring(signum: int, frame: object) -> None:
+        raise TrialTimeout
+
+    previous = signal.signal(signal.SIGALRM, ring)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 class SerialRunner:
@@ -33,8 +63,11 @@ class SerialRunner:
 
     def wait(self) -> list[TrialResult]:
         s, checkpoint = self._queue.pop(0)
-        deadline = time.time() + self.trial_timeout if self.trial_timeout else None
-        return [run_assignment(self.warm, s, checkpoint, "local", deadline=deadline)]
+        if not self.trial_timeout:
+            return [run_assignment(self.warm, s, checkpoint, "local")]
+        deadline = time.time() + self.trial_timeout
+        with _alarm(self.trial_timeout + 1.0):  # a step stuck inside an epoch is interrupted too
+            return [run_assignment(self.warm, s, checkpoint, "local", deadline=deadline)]
 
     def pause(self, trial_id: int) -> None:
         """A paused trial keeps its state in the study store; its live copy may go."""

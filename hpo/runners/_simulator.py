@@ -104,6 +104,27 @@ class Curves:
         return self._lookup[key]
 
 
+def synthetic_curves(n: int, epochs: int = 27, seed: int = 0) -> Curves:
+    """A made-up table for tests and load benchmarks: ``n`` configurations whose accuracy
+    rises to a quality q at speed k, ``q · (1 − exp(−k t))`` plus noise.
+
+    >>> synthetic_curves(3, epochs=5).values["val_accuracy"].shape
+    (3, 5)
+    """
+    rng = np.random.default_rng(seed)
+    quality = rng.uniform(0.5, 0.99, n)
+    speed = rng.uniform(0.05, 1.0, n)
+    t = np.arange(1, epochs + 1)
+    acc = quality[:, None] * (1 - np.exp(-speed[:, None] * t)) + rng.normal(0, 0.01, (n, epochs))
+    frame = pd.DataFrame({
+        "config_id": np.repeat(np.arange(n), epochs), "epoch": np.tile(t, n),
+        "val_accuracy": acc.ravel(), "seconds": rng.uniform(0.01, 0.05, n * epochs),
+        "config.learning_rate_init": np.repeat(10 ** rng.uniform(-4, -1, n), epochs),
+        "config.activation": np.repeat(rng.choice(["relu", "tanh", "elu"], n), epochs),
+    })  # fmt: skip
+    return Curves(frame)
+
+
 class TableSampler:
     """Proposes the recorded configurations of a table.
 
