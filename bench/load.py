@@ -82,16 +82,27 @@ def check_consistency(db: Path, name: str, scheduler: ASHA) -> dict[str, object]
     finally:
         writer.close()
     completed = sum(rec.status is TrialStatus.COMPLETED for rec in scheduler.trials.values())
+    failed = sum(rec.status is TrialStatus.FAILED for rec in scheduler.trials.values())
+    promoted = sum(rec.epochs > scheduler.rung_epochs[0] for rec in scheduler.trials.values())
     return {
         "trials_in_db": len(trials),
         "epochs_in_db": len(epochs),
         "completed_trials": completed,
+        "promoted_trials": promoted,
+        "failed_trials": failed,
         "epochs_contiguous": contiguous,
         "epochs_match_scheduler": matches,
         "every_trial_ended_at_a_rung": at_rungs,
         "every_trial_over": all_over,
         "log_replays_exactly": replays,
-        "consistent": contiguous and matches and at_rungs and all_over and replays,
+        # A search where nothing was promoted, or something failed, proves nothing.
+        "consistent": contiguous
+        and matches
+        and at_rungs
+        and all_over
+        and replays
+        and failed == 0
+        and completed > 0,
     }
 
 

@@ -75,6 +75,11 @@ def cli() -> None:
     "--n-configs", type=click.IntRange(min=1), help="Configurations to start (sh, asha, random)."
 )
 @click.option(
+    "--iterations",
+    type=click.IntRange(min=1),
+    help="Run the brackets this many times (hyperband, sh). [default: 1]",
+)
+@click.option(
     "--workers", type=click.IntRange(min=1), help="Parallel workers. [default: one per CPU]"
 )
 @click.option("--seed", type=int, help="The study's seed. [default: 0]")

@@ -217,10 +217,20 @@ class SearchSettings:
         if self.scheduler == "sh":
             if self.budget is not None:
                 n = self.n_configs or getattr(sampler, "size", 64)
-                return SuccessiveHalving(sampler, n, budget=self.budget, **common)
+                return SuccessiveHalving(
+                    sampler, n, budget=self.budget, iterations=self.iterations, **common
+                )
             s_max = len(hyperband_brackets(R, eta, r)) - 1
             n = self.n_configs or (eta**s_max)
-            return SuccessiveHalving(sampler, n, max_epochs=R, eta=eta, min_epochs=r, **common)
+            return SuccessiveHalving(
+                sampler,
+                n,
+                max_epochs=R,
+                eta=eta,
+                min_epochs=r,
+                iterations=self.iterations,
+                **common,
+            )
         if self.scheduler == "asha":
             n = self.n_configs
             if n is None and self.budget is None:  # as many trials as HyperBand would start

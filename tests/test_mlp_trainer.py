@@ -107,6 +107,42 @@ def test_report_l2_penalty_is_half_lambda_frobenius(iris) -> None:
     assert risk == pytest.approx(ce + 0.5 * 2.0 * float(w @ w))
 
 
+def test_lbfgs_stops_once_converged_and_later_epochs_cost_nothing(iris) -> None:
+    """As scikit-learn's lbfgs stops at convergence, later epochs leave the model as it is
+    and evaluate no objective (a collapsed float32 net would otherwise grind through
+    subnormal numbers); restore keeps the converged flag."""
+    t = MLPTrainer(iris, dtype="float32")
+    t.setup({"alpha": 100.0, "solver": "lbfgs", "activation": "logistic"}, seed=0)
+    for _ in range(60):
+        t.step()
+    assert t.opt.converged
+    calls = []
+    objective = t._full_objective
+    t._full_objective = lambda theta: calls.append(1) or objective(theta)  # type: ignore[method-assign]
+    theta = t.net.theta.copy()
+    before = t.step()
+    assert calls == [] and np.array_equal(t.net.theta, theta)
+    again = MLPTrainer(iris, dtype="float32")
+    again.restore(t.save())
+    assert again.opt.converged and again.step()["train_loss"] == before["train_loss"]
+
+
+def test_lbfgs_on_a_quadratic_reaches_the_minimum_then_stays() -> None:
+    from trainers.mlp import LBFGS
+
+    A = np.diag([1.0, 10.0, 100.0])
+    target = np.array([1.0, -2.0, 3.0])
+
+    def objective(x: np.ndarray) -> tuple[float, np.ndarray]:
+        d = x - target
+        return 0.5 * float(d @ A @ d), A @ d
+
+    opt, x = LBFGS(gtol=1e-8), np.zeros(3)
+    for _ in range(50):
+        opt.iterate(x, objective)
+    assert opt.converged and np.allclose(x, target, atol=1e-6)
+
+
 @pytest.mark.parametrize(
     ("config", "message"),
     [

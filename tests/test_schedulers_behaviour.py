@@ -46,6 +46,15 @@ def test_report_sh_keeps_the_better_half_each_round() -> None:
     assert completed == [0.7, 0.8]
 
 
+def test_report_sh_iterations_repeat_the_bracket_with_new_configurations() -> None:
+    xs = [0.1, 0.8, 0.3, 0.6, 0.2, 0.7, 0.5, 0.4, 0.15, 0.85, 0.35, 0.65, 0.25, 0.75, 0.55, 0.45]
+    scheduler, _, _ = drive(SuccessiveHalving(grid(xs), 8, budget=240, iterations=2), workers=3)
+    assert rung_members(scheduler, 0) == [sorted(xs[:8]), [0.5, 0.6, 0.7, 0.8], [0.7, 0.8]]
+    assert rung_members(scheduler, 1)[-1] == [0.75, 0.85]
+    assert scheduler.epochs_spent == 480 == scheduler.planned_budget()
+    assert scheduler.trials[scheduler.best_trial].config["x"] == 0.85
+
+
 def test_report_sh_with_odd_n_keeps_the_ceiling_of_half() -> None:
     xs = [0.1, 0.5, 0.3, 0.4, 0.2]
     scheduler, _, _ = drive(SuccessiveHalving(grid(xs), 5, budget=300), workers=2)

@@ -16,6 +16,7 @@ import heapq
 import json
 import math
 import time
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,6 +98,23 @@ class Curves:
         return SearchSpace.from_dict({n: {"values": v} for n, v in choices.items() if len(v) > 1},
                                      {n: v[0] for n, v in choices.items() if len(v) == 1})  # fmt: skip
 
+    def nearest(
+        self, config: dict[str, Any], exclude: set[int] | frozenset[int] = frozenset()
+    ) -> int:
+        """The recorded configuration equal to ``config``, else the nearest one (log
+        distance for positive numbers, 0/1 for other values), skipping ``exclude``."""
+        index = self._lookup.get(_key({n: config[n] for n in self.param_names}))
+        if index is not None and index not in exclude:
+            return index
+        best, best_d = -1, math.inf
+        for i, recorded in enumerate(self.configs):
+            if i in exclude:
+                continue
+            d = sum(_distance(recorded[n], config[n]) for n in self.param_names)
+            if d < best_d:
+                best, best_d = i, d
+        return best
+
     def config_id(self, config: dict[str, Any]) -> int:
         key = _key({n: config[n] for n in self.param_names})
         if key not in self._lookup:
@@ -170,18 +188,7 @@ class TableSampler:
             self._tpe.observe(config, epochs, score)
 
     def _nearest(self, proposal: dict[str, Any]) -> int:
-        key = _key({n: proposal[n] for n in self.curves.param_names})
-        index = self.curves._lookup.get(key)
-        if index is not None and index not in self.used:
-            return index
-        best, best_d = -1, math.inf
-        for i, config in enumerate(self.curves.configs):
-            if i in self.used:
-                continue
-            d = sum(_distance(config[n], proposal[n]) for n in self.curves.param_names)
-            if d < best_d:
-                best, best_d = i, d
-        return best
+        return self.curves.nearest(proposal, self.used)
 
 
 def _distance(a: Any, b: Any) -> float:
@@ -236,6 +243,8 @@ class SimulatorRunner:
         self._holds: dict[int, int] = {}  # worker -> trial it holds warm
         self._worker_of: dict[int, int] = {}  # submission order -> worker
         self._order = 0
+        self._starts, self._ends = array("d"), array("d")  # every assignment's busy interval
+        self.last_new_trial_at = 0.0  # when the last trial that had not run before started
 
     @property
     def n_busy(self) -> int:
@@ -265,7 +274,14 @@ class SimulatorRunner:
                 m: float(self.curves.values[m][cid, epoch - 1]) for m in self.curves.metric_names
             }
             result.epochs.append(EpochResult(epoch, metrics, float(seconds[epoch - 1]), t))
+        if result.error is None:
+            # A token stands for the trainer's saved state: the table holds the rest.
+            result.state = f"sim:{cid}:{s.until_epoch}".encode()
         self.busy_seconds += t - self.now
+        self._starts.append(self.now)
+        self._ends.append(t)
+        if s.from_epoch == 0:
+            self.last_new_trial_at = self.now
         self._holds[worker] = s.trial_id
         self._order += 1
         heapq.heappush(self._heap, (t, self._order, result))
@@ -285,8 +301,25 @@ class SimulatorRunner:
             if t == trial_id:
                 del self._holds[w]
 
-    def busy_fraction(self) -> float:
-        return self.busy_seconds / (self.n_workers * self.now) if self.now > 0 else 0.0
+    def busy_fraction(self, until: float | None = None) -> float:
+        """The share of worker time spent training (resumes included), over the whole run
+        or up to the virtual time ``until``."""
+        end = self.now if until is None else until
+        if end <= 0:
+            return 0.0
+        if until is None:
+            return self.busy_seconds / (self.n_workers * end)
+        starts, ends = np.frombuffer(self._starts), np.frombuffer(self._ends)
+        busy = np.clip(np.minimum(ends, end) - starts, 0.0, None).sum()
+        return float(busy / (self.n_workers * end))
+
+    def busy_fraction_while_starting(self) -> float:
+        """Busy share until the last new trial started: the steady state, before the
+        drain in which only the last promotions of a finite search are left. NaN when every
+        trial started at once (there is no such period)."""
+        if self.last_new_trial_at <= 0:
+            return math.nan
+        return self.busy_fraction(until=self.last_new_trial_at)
 
 
 @dataclass

@@ -8,6 +8,7 @@ from typing import Any
 
 from hpo.budgets import eta_bracket, successive_halving_rounds
 from hpo.samplers import Sampler
+from hpo.schedulers._base import _check_positive_int
 from hpo.schedulers._brackets import BracketScheduler, keep_fraction, keep_half
 from hpo.types import Mode
 
@@ -26,6 +27,8 @@ class SuccessiveHalving(BracketScheduler):
         n_configs: N, the configurations that start.
         budget: B, total epochs (the report's form).
         max_epochs, eta, min_epochs: R, η and r (the η form).
+        iterations: run the bracket this many times, each with new configurations
+            (side by side when workers are free); the total budget is ``iterations·B``.
         mode, seed, stopping: as for every scheduler.
 
     >>> from hpo.samplers import RandomSampler
@@ -47,6 +50,7 @@ class SuccessiveHalving(BracketScheduler):
         max_epochs: int | None = None,
         eta: int = 3,
         min_epochs: int = 1,
+        iterations: int = 1,
         mode: str | Mode = "max",
         seed: int = 0,
         stopping: Sequence[Any] = (),
@@ -67,7 +71,11 @@ class SuccessiveHalving(BracketScheduler):
             assert max_epochs is not None
             plan = eta_bracket(n_configs, max_epochs, eta, min_epochs)
             self.budget, self.form = plan.budget, "eta"
+        _check_positive_int("iterations", iterations)
         self.n_configs, self.eta, self.min_epochs = n_configs, eta, min_epochs
+        self.iterations = iterations
         # The report keeps ⌈|S_t|/2⌉ of each round; the η form keeps ⌊n_i/η⌋.
         keep = keep_half if self.form == "report" else partial(keep_fraction, eta)
-        super().__init__(sampler, [plan], keep=keep, mode=mode, seed=seed, stopping=stopping)
+        super().__init__(
+            sampler, [plan] * iterations, keep=keep, mode=mode, seed=seed, stopping=stopping
+        )

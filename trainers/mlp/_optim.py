@@ -103,18 +103,38 @@ Objective = Callable[[Array], tuple[float, Array]]
 class LBFGS:
     """Limited-memory BFGS; one call of :meth:`iterate` is one iteration (one epoch).
 
+    Like scikit-learn's ``MLPClassifier(solver="lbfgs")`` (scipy's L-BFGS-B), it stops
+    once converged: when the largest gradient component is at most ``gtol`` (the
+    classifier's ``tol``), when an iteration lowers the objective by at most ``ftol``
+    relative to its size (scipy's ``factr = 1e7``), or when the line search finds no
+    lower point. Later iterations then change nothing and cost nothing: the curve stays
+    flat, as scikit-learn's model stays where it stopped. (Without this a collapsed
+    float32 network keeps backtracking through subnormal numbers at ten times the cost
+    of an ordinary iteration.)
+
     Args:
         memory: number of (s, y) curvature pairs kept (scipy's default, 10).
         c1: Armijo sufficient-decrease constant.
         max_backtracks: halvings of the step before the iteration gives up.
+        gtol: convergence when max |∇R| ≤ gtol.
+        ftol: convergence when (f_old − f_new) ≤ ftol · max(|f_old|, |f_new|, 1).
     """
 
-    def __init__(self, memory: int = 10, c1: float = 1e-4, max_backtracks: int = 30) -> None:
+    def __init__(
+        self,
+        memory: int = 10,
+        c1: float = 1e-4,
+        max_backtracks: int = 30,
+        gtol: float = 1e-4,
+        ftol: float = 1e7 * float(np.finfo(float).eps),
+    ) -> None:
         self.memory, self.c1, self.max_backtracks = memory, c1, max_backtracks
+        self.gtol, self.ftol = gtol, ftol
         self.s: list[Array] = []
         self.y: list[Array] = []
         self.f: float | None = None
         self.g: Array | None = None
+        self.converged = False
 
     def _direction(self, g: Array) -> Array:
         """−H g by the two-loop recursion, H₀ = (sᵀy / yᵀy) I."""
@@ -136,9 +156,14 @@ class LBFGS:
 
     def iterate(self, theta: Array, objective: Objective) -> float:
         """Move ``theta`` one quasi-Newton step downhill; returns the new objective value."""
+        if self.converged and self.f is not None:
+            return self.f
         if self.f is None or self.g is None:
             self.f, g = objective(theta)
             self.g = g.copy()
+            if float(np.abs(g).max()) <= self.gtol:
+                self.converged = True
+                return self.f
         f, g = self.f, self.g
         d = self._direction(g)
         slope = float(g @ d)
@@ -157,6 +182,7 @@ class LBFGS:
         else:
             if not np.isfinite(f_new) or f_new > f:
                 theta[...] = start
+                self.converged = True  # no lower point along the direction
                 return f
         s = theta - start
         y = g_new - g
@@ -165,7 +191,13 @@ class LBFGS:
             self.y.append(y)
             if len(self.s) > self.memory:
                 del self.s[0], self.y[0]
+        decrease = f - float(f_new)
         self.f, self.g = float(f_new), g_new.copy()
+        if (
+            decrease <= self.ftol * max(abs(f), abs(self.f), 1.0)
+            or float(np.abs(g_new).max()) <= self.gtol
+        ):
+            self.converged = True
         return self.f
 
     def state(self) -> dict:
@@ -174,6 +206,7 @@ class LBFGS:
             "y": [y.copy() for y in self.y],
             "f": self.f,
             "g": None if self.g is None else self.g.copy(),
+            "converged": self.converged,
         }
 
     def load_state(self, state: dict) -> None:
@@ -181,3 +214,4 @@ class LBFGS:
         self.y = [y.copy() for y in state["y"]]
         self.f = state["f"]
         self.g = None if state["g"] is None else state["g"].copy()
+        self.converged = bool(state.get("converged", False))

@@ -211,7 +211,7 @@ class MLPTrainer:
                 self.net.theta, c["learning_rate_init"], c["beta_1"], c["beta_2"], c["epsilon"]
             )
         else:
-            self.opt = LBFGS()
+            self.opt = LBFGS(gtol=c["tol"])
         self.epoch = 0
         self.samples_seen = 0
         self.best_loss = math.inf
