@@ -9,7 +9,7 @@ interrupted run continues where it stopped. The table is written, compressed, to
 with ``config_id``, ``config.<name>`` columns, ``epoch``, ``val_accuracy``, ``val_loss``
 and ``seconds`` (what ``hpo simulate`` and ``bench/search_quality.py`` replay).
 
-    python bench/record_curves.py              # everything (about half an hour on 2 cores)
+    python bench/record_curves.py              # everything (about 10 minutes on 2 cores)
     python bench/record_curves.py --quick      # the first 40 configurations, 20 epochs
 """
 

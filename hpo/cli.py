@@ -471,6 +471,13 @@ def compare(space_file: str, seeds: int, methods: str, name: str | None, html_fi
 @click.argument("table", type=click.Path(dir_okay=False))
 @click.option("--scheduler", type=click.Choice(SCHEDULERS), default="hyperband", show_default=True)
 @click.option(
+    "--sampler",
+    type=click.Choice(["random", "tpe"]),
+    default="random",
+    show_default=True,
+    help="How new configurations are drawn from the table's rows.",
+)
+@click.option(
     "--max-epochs",
     type=click.IntRange(min=1),
     default=None,
@@ -480,7 +487,21 @@ def compare(space_file: str, seeds: int, methods: str, name: str | None, html_fi
 @click.option("--eta", type=click.IntRange(min=2), default=3, show_default=True)
 @click.option("--budget", type=click.IntRange(min=1))
 @click.option("--n-configs", type=click.IntRange(min=1))
+@click.option(
+    "--iterations",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Repeat the brackets (hyperband, sh).",
+)
 @click.option("--workers", type=click.IntRange(min=1), default=4, show_default=True)
+@click.option(
+    "--resume-seconds",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="What resuming a paused trial on another worker costs.",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--metric", default="val_accuracy", show_default=True)
 @click.option("--mode", type=click.Choice(["max", "min"]), default="max", show_default=True)

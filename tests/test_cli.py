@@ -62,6 +62,15 @@ def test_dry_run_prints_the_plan_and_creates_nothing(tmp_path, space) -> None:
     assert not db.exists()
 
 
+def test_iterations_repeat_the_brackets_in_the_plan(space) -> None:
+    out = hpo(
+        "run", space, "--scheduler", "sh", "--budget", "200", "--n-configs", "8",
+        "--iterations", "2", "--dry-run", check=True,
+    ).stdout  # fmt: skip
+    assert "plan: sh, 2 bracket(s), 16 trials" in out
+    assert out.count("bracket s=2: 8@8  4@24  2@57") == 2 and "budget: 388 epochs" in out
+
+
 def test_settings_can_live_in_the_yaml_file(tmp_path) -> None:
     path = tmp_path / "s.yaml"
     path.write_text(

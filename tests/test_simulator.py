@@ -132,3 +132,11 @@ def test_simulate_table_reports_time_and_best() -> None:
     assert result.scheduler.best_trial is not None
     assert 0 < result.busy_fraction <= 1 and result.simulated_seconds > 0
     assert "simulated hyperband with 8 workers" in result.lines()[0]
+
+
+def test_simulate_table_repeats_brackets_and_samples_with_tpe() -> None:
+    table = synthetic_curves(800, epochs=27)
+    once = simulate_table(table, scheduler="hyperband", workers=4)
+    twice = simulate_table(table, scheduler="hyperband", sampler="tpe", iterations=2, workers=4)
+    assert len(twice.scheduler.trials) == 2 * len(once.scheduler.trials)
+    assert twice.scheduler.epochs_spent == 2 * once.scheduler.epochs_spent

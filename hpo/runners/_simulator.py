@@ -357,6 +357,7 @@ def simulate_table(
     eta: int = 3,
     budget: int | None = None,
     n_configs: int | None = None,
+    iterations: int = 1,
     workers: int = 4,
     seed: int = 0,
     metric: str = "val_accuracy",
@@ -382,7 +383,7 @@ def simulate_table(
         space={n: {"values": [_listify(v) for v in p.values]} for n, p in space.params.items()},  # type: ignore[union-attr]
         fixed={n: _listify(v) for n, v in space.fixed.items()},
         scheduler=scheduler, sampler=sampler, max_epochs=R, min_epochs=min_epochs, eta=eta,
-        budget=budget, n_configs=n_configs, seed=seed, metric=metric, mode=mode, executor="serial",
+        budget=budget, n_configs=n_configs, iterations=iterations, seed=seed, metric=metric, mode=mode, executor="serial",
     )  # fmt: skip
     settings.validate()
     sched = settings.build_scheduler(
