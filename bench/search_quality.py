@@ -22,8 +22,10 @@ on another worker costs the measured time of restoring a saved MLP). Optuna's ru
 its ask/tell interface with W trials in flight on the same virtual clock: each recorded
 epoch is reported when it ends, ``should_prune`` decides, and a freed worker asks for
 the next trial, as ``study.optimize`` with W workers would. Optuna's samplers see the
-table's configurations as categorical choices; TPE may propose a configuration twice
-(its own behaviour; the table then replays the same curve), which the report counts.
+table's configurations as categorical choices. Like our table sampler, they run each
+configuration at most once: a repeated proposal is told as failed and Optuna asks again
+(``--optuna-repeats replay`` runs repeats instead, replaying the same curve at full
+cost); the report counts the repeats.
 
 Figures, read off the median over seeds:
 
@@ -82,6 +84,7 @@ OURS = (
 )  # fmt: skip
 OPTUNA = ("optuna-tpe-hyperband", "optuna-random-sha")
 METHODS = OURS + OPTUNA
+OPTUNA_REPEATS = "skip"  # what happens to configurations Optuna proposes again (see run_optuna)
 
 
 @dataclass
@@ -163,7 +166,8 @@ def make_scheduler(method: str, seed: int, budget: int) -> Scheduler:
     sampler = TableSampler(table, sampler_kind, seed)
     if kind == "sh":
         n, b = report_sh_plan(R)
-        return SuccessiveHalving(sampler, n, budget=b, iterations=budget // b, seed=seed)
+        spent = successive_halving_rounds(n, b).budget  # what one bracket really spends
+        return SuccessiveHalving(sampler, n, budget=b, iterations=budget // spent, seed=seed)
     if kind == "hyperband":
         return HyperBand(sampler, R, eta=ETA, iterations=max(1, budget // hyperband_budget()),
                          seed=seed)  # fmt: skip
@@ -197,8 +201,15 @@ def run_ours(method: str, seed: int, workers: int, budget: int, resume_s: float)
     )  # fmt: skip
 
 
-def run_optuna(method: str, seed: int, workers: int, budget: int) -> Trace:
-    """Optuna's sampler and pruner over the table, W trials in flight on a virtual clock."""
+def run_optuna(method: str, seed: int, workers: int, budget: int, repeats: str = "skip") -> Trace:
+    """Optuna's sampler and pruner over the table, W trials in flight on a virtual clock.
+
+    On a finite table Optuna proposes configurations it has already run (a third of
+    random sampling's proposals here). With ``repeats="skip"`` (the default, the rule
+    our table sampler follows too) such a proposal is told as failed, so that no sampler
+    learns from it, and Optuna asks again; after 50 repeats in a row the nearest unused
+    row is enqueued. ``"replay"`` runs repeats, replaying the same curve at full cost.
+    """
     import optuna
     from optuna.distributions import CategoricalDistribution
     from optuna.trial import TrialState
@@ -224,14 +235,27 @@ def run_optuna(method: str, seed: int, workers: int, budget: int) -> Trace:
     last_start = 0.0
     intervals: list[tuple[float, float]] = []
 
+    def propose() -> tuple[Any, int]:
+        nonlocal duplicates
+        for _ in range(50):
+            trial = study.ask(dists)
+            config = {n: _decode(trial.params[n]) for n in dists}
+            cid = table.nearest({**space.fixed, **config})  # exact on a full grid
+            if cid not in seen or repeats == "replay":
+                duplicates += cid in seen
+                return trial, cid
+            duplicates += 1
+            study.tell(trial, state=TrialState.FAIL)  # not run, so not learned from
+        cid = table.nearest({**space.fixed, **config}, seen)
+        study.enqueue_trial({n: _choice_key(_listify(table.configs[cid][n])) for n in dists})
+        return study.ask(dists), cid
+
     def start(now: float) -> None:
-        nonlocal duplicates, trials, order, last_start
+        nonlocal trials, order, last_start
+        if repeats == "skip" and len(seen) >= table.n_configs:
+            return  # every row has run
+        trial, cid = propose()
         last_start = now
-        trial = study.ask(dists)
-        config = {n: trial.params[n] for n in dists}
-        config = {n: _decode(v) for n, v in config.items()}
-        cid = table.nearest({**space.fixed, **config})  # exact on a full grid
-        duplicates += cid in seen
         seen.add(cid)
         trials += 1
         order += 1
@@ -241,7 +265,7 @@ def run_optuna(method: str, seed: int, workers: int, budget: int) -> Trace:
         start(0.0)
     points: list[tuple[float, float]] = []
     busy = 0.0
-    while len(points) < budget:
+    while heap and len(points) < budget:
         end, _, began, trial, cid, epoch = heapq.heappop(heap)
         busy += end - began
         intervals.append((began, end))
@@ -260,6 +284,7 @@ def run_optuna(method: str, seed: int, workers: int, budget: int) -> Trace:
             start(end)
     now = points[-1][0]
     busy += sum(now - began for _, _, began, *_ in heap)  # epochs cut short by the budget
+    intervals += [(began, math.inf) for _, _, began, *_ in heap]
     span = np.array(intervals)
     steady = np.clip(np.minimum(span[:, 1], last_start) - span[:, 0], 0, None).sum()
     steady_share = steady / (workers * last_start) if last_start > 0 else math.nan
@@ -282,7 +307,7 @@ def _decode(value: Any) -> Any:
 def run_one(job: tuple[str, int, int, int, float]) -> Trace:
     method, seed, workers, budget, resume_s = job
     if method in OPTUNA:
-        return run_optuna(method, seed, workers, budget)
+        return run_optuna(method, seed, workers, budget, OPTUNA_REPEATS)
     return run_ours(method, seed, workers, budget, resume_s)
 
 
@@ -371,7 +396,7 @@ def summarise(traces: list[Trace], budget: int, workers: list[int], points: int)
             "median_trials": statistics.median(t.trials for t in by[(m, 1)]),
         }
         if m in OPTUNA:
-            cases[m]["median_duplicate_proposals"] = statistics.median(
+            cases[m]["median_repeated_proposals"] = statistics.median(
                 t.duplicates for t in by[(m, 1)]
             )
         curves_out["epochs"][m] = curve
@@ -387,7 +412,7 @@ def summarise(traces: list[Trace], budget: int, workers: list[int], points: int)
         rand = wall[w]["random"]
         rand_t = first_reach(rand, axis, float(rand[-1]))
         assert rand_t is not None
-        idx = np.linspace(0, 1999, points).round().astype(int)
+        idx = np.linspace(2000 / points, 2000, points).round().astype(int) - 1
         for m, curve in wall[w].items():
             reach = first_reach(curve, axis, float(rand[-1]))
             runs = by[(m, w)]
@@ -517,8 +542,13 @@ def main() -> None:
     parser.add_argument("--workers", default=None, help="comma-separated [1,4,16,64; quick: 1,64]")
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--processes", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--optuna-repeats", choices=["skip", "replay"], default="skip",
+                        help="configurations Optuna proposes again: ask again (skip, as our "
+                        "samplers do) or run them again at full cost (replay)")  # fmt: skip
     parser.add_argument("--out", type=Path, default=None, help="JSON path")
     args = parser.parse_args()
+    global OPTUNA_REPEATS
+    OPTUNA_REPEATS = args.optuna_repeats  # read by the pool's forked workers
     seeds = args.seeds or (3 if args.quick else 20)
     iterations = args.iterations or (1 if args.quick else 5)
     workers = [int(w) for w in (args.workers or ("1,64" if args.quick else "1,4,16,64")).split(",")]
@@ -571,7 +601,13 @@ def main() -> None:
             "budget_hyperband_iterations": iterations,
             "max_epochs": R,
             "eta": ETA,
-            "sh_report_form": {"n_configs": n, "budget_per_bracket": b, "brackets": budget // b},
+            "sh_report_form": {
+                "n_configs": n,
+                "budget_per_bracket": b,
+                "epochs_per_bracket": successive_halving_rounds(n, b).budget,
+                "brackets": budget // successive_halving_rounds(n, b).budget,
+            },
+            "optuna_repeated_proposals": OPTUNA_REPEATS,
             "resume_seconds_measured": round(resume_s, 6),
             "curve_points": "median_best_* lists hold 20 points: budget/20, 2·budget/20, … budget",
         },

@@ -124,7 +124,23 @@ def test_table_sampler_never_repeats_and_tpe_maps_to_recorded_rows() -> None:
             seen.append(curves.config_id(config))
             sampler.observe(config, 5, -float(len(seen)))
         assert sorted(seen) == list(range(40))
-    assert curves.nearest({"learning_rate_init": 1e9, "activation": "relu"}) >= 0
+
+
+def test_nearest_takes_the_closest_recorded_row_and_skips_excluded_ones() -> None:
+    rows = [(lr, act) for lr in (0.001, 0.01, 0.1) for act in ("relu", "tanh")]
+    frame = pd.DataFrame({
+        "config_id": range(6), "epoch": 1, "val_accuracy": 0.5, "seconds": 1.0,
+        "config.lr": [lr for lr, _ in rows], "config.act": [a for _, a in rows],
+    })  # fmt: skip
+    curves = Curves(frame)
+    index = {r: curves.config_id({"lr": r[0], "act": r[1]}) for r in rows}
+    assert curves.nearest({"lr": 0.01, "act": "relu"}) == index[(0.01, "relu")]  # exact
+    assert curves.nearest({"lr": 0.012, "act": "relu"}) == index[(0.01, "relu")]  # log distance
+    # Without it: another activation at the same rate (1 + 0.18) beats 0.1 (2.12).
+    assert (
+        curves.nearest({"lr": 0.012, "act": "relu"}, {index[(0.01, "relu")]})
+        == index[(0.01, "tanh")]
+    )
 
 
 def test_simulate_table_reports_time_and_best() -> None:

@@ -107,7 +107,8 @@ class LBFGS:
     once converged: when the largest gradient component is at most ``gtol`` (the
     classifier's ``tol``), when an iteration lowers the objective by at most ``ftol``
     relative to its size (scipy's ``factr = 1e7``), or when the line search finds no
-    lower point. Later iterations then change nothing and cost nothing: the curve stays
+    lower point even along the gradient (with curvature pairs, a failed search first drops
+    them, as scipy does). Later iterations then change nothing and cost nothing: the curve stays
     flat, as scikit-learn's model stays where it stopped. (Without this a collapsed
     float32 network keeps backtracking through subnormal numbers at ten times the cost
     of an ordinary iteration.)
@@ -182,7 +183,11 @@ class LBFGS:
         else:
             if not np.isfinite(f_new) or f_new > f:
                 theta[...] = start
-                self.converged = True  # no lower point along the direction
+                if self.s:  # as scipy does: forget the curvature pairs, retry steepest descent
+                    self.s.clear()
+                    self.y.clear()
+                else:  # no lower point even along the gradient
+                    self.converged = True
                 return f
         s = theta - start
         y = g_new - g
