@@ -23,9 +23,9 @@ its ask/tell interface with W trials in flight on the same virtual clock: each r
 epoch is reported when it ends, ``should_prune`` decides, and a freed worker asks for
 the next trial, as ``study.optimize`` with W workers would. Optuna's samplers see the
 table's configurations as categorical choices. Like our table sampler, they run each
-configuration at most once: a repeated proposal is told as failed and Optuna asks again
-(``--optuna-repeats replay`` runs repeats instead, replaying the same curve at full
-cost); the report counts the repeats.
+configuration at most once: a repeated proposal is told as failed and the nearest row
+not run yet takes its place, as in our table sampler (``--optuna-repeats replay`` runs
+repeats instead, replaying the same curve at full cost); the report counts the repeats.
 
 Figures, read off the median over seeds:
 
@@ -205,10 +205,10 @@ def run_optuna(method: str, seed: int, workers: int, budget: int, repeats: str =
     """Optuna's sampler and pruner over the table, W trials in flight on a virtual clock.
 
     On a finite table Optuna proposes configurations it has already run (a third of
-    random sampling's proposals here). With ``repeats="skip"`` (the default, the rule
-    our table sampler follows too) such a proposal is told as failed, so that no sampler
-    learns from it, and Optuna asks again; after 50 repeats in a row the nearest unused
-    row is enqueued. ``"replay"`` runs repeats, replaying the same curve at full cost.
+    random sampling's proposals here). With ``repeats="skip"`` (the default) such a
+    proposal is told as failed, so that no sampler learns from it, and the nearest row
+    not run yet is enqueued and run instead: the rule our table sampler follows.
+    ``"replay"`` runs repeats, replaying the same curve at full cost.
     """
     import optuna
     from optuna.distributions import CategoricalDistribution
@@ -237,16 +237,16 @@ def run_optuna(method: str, seed: int, workers: int, budget: int, repeats: str =
 
     def propose() -> tuple[Any, int]:
         nonlocal duplicates
-        for _ in range(50):
-            trial = study.ask(dists)
-            config = {n: _decode(trial.params[n]) for n in dists}
-            cid = table.nearest({**space.fixed, **config})  # exact on a full grid
-            if cid not in seen or repeats == "replay":
-                duplicates += cid in seen
-                return trial, cid
-            duplicates += 1
-            study.tell(trial, state=TrialState.FAIL)  # not run, so not learned from
-        cid = table.nearest({**space.fixed, **config}, seen)
+        trial = study.ask(dists)
+        config = {**space.fixed, **{n: _decode(trial.params[n]) for n in dists}}
+        cid = table.nearest(config)  # exact on a full grid
+        if cid not in seen or repeats == "replay":
+            duplicates += cid in seen
+            return trial, cid
+        # A repeat: like our table sampler, take the nearest row not run yet instead.
+        duplicates += 1
+        study.tell(trial, state=TrialState.FAIL)  # not run, so not learned from
+        cid = table.nearest(config, seen)
         study.enqueue_trial({n: _choice_key(_listify(table.configs[cid][n])) for n in dists})
         return study.ask(dists), cid
 
