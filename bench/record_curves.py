@@ -57,10 +57,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="40 configurations, 20 epochs")
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--limit", type=int, default=None, help="only the first N configurations")
+    parser.add_argument("--progress", type=Path, default=None, help="progress database")
+    parser.add_argument("--out", type=Path, default=None, help="the table (parquet)")
     args = parser.parse_args()
     epochs = args.epochs or (20 if args.quick else 100)
-    grid = configs()[:40] if args.quick else configs()
-    progress = (
+    grid = configs()[: args.limit or (40 if args.quick else None)]
+    progress = args.progress or (
         ROOT / "results" / ("curves-progress-quick.db" if args.quick else "curves-progress.db")
     )
     progress.parent.mkdir(parents=True, exist_ok=True)
@@ -86,6 +89,8 @@ def main() -> None:
     for config_id, rows in conn.execute(
         "SELECT config_id, rows FROM curves WHERE epochs = ?", (epochs,)
     ):
+        if config_id >= len(grid):
+            continue  # recorded by a run over more of the grid
         config = grid[config_id]
         flat = {
             f"config.{k}": json.dumps(list(v)) if isinstance(v, tuple) else v
@@ -100,7 +105,7 @@ def main() -> None:
         frame[col] = frame[col].astype(np.float32)
     for col in [c for c in frame.columns if c.startswith("config.")]:
         frame[col] = frame[col].astype("category") if frame[col].dtype == object else frame[col]
-    out = OUT.with_name("report_grid_curves.quick.parquet") if args.quick else OUT
+    out = args.out or (OUT.with_name("report_grid_curves.quick.parquet") if args.quick else OUT)
     frame.to_parquet(out, index=False, compression="zstd")
     print(f"wrote {out} ({out.stat().st_size / 2**20:.1f} MB, {frame['config_id'].nunique()} configurations, "
           f"{len(frame)} rows)")  # fmt: skip

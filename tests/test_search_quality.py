@@ -95,3 +95,27 @@ def test_the_quick_benchmark_writes_its_json_and_html(tmp_path) -> None:
     assert "asha/random vs optuna-random-sha" in report["goals"]["by_epochs_1_worker"]
     assert report["table"]["configurations"] == 2520
     assert out.with_suffix(".html").stat().st_size > 1000
+
+
+def test_recording_curves_resumes_where_it_stopped(tmp_path) -> None:
+    import sqlite3
+
+    import pandas as pd
+
+    def record() -> str:
+        return subprocess.run(
+            [sys.executable, "bench/record_curves.py", "--limit", "6", "--epochs", "3",
+             "--workers", "1", "--progress", str(tmp_path / "p.db"), "--out", str(tmp_path / "c.parquet")],
+            cwd=ROOT, check=True, capture_output=True, text=True,
+        ).stdout  # fmt: skip
+
+    assert "0 of 6 configurations recorded; 6 to go" in record()
+    first = pd.read_parquet(tmp_path / "c.parquet")
+    assert first["config_id"].nunique() == 6 and len(first) == 18
+    with sqlite3.connect(tmp_path / "p.db") as conn:  # as if killed before the last two
+        conn.execute("DELETE FROM curves WHERE config_id >= 4")
+    assert "4 of 6 configurations recorded; 2 to go" in record()
+    again = pd.read_parquet(tmp_path / "c.parquet")
+    pd.testing.assert_frame_equal(
+        first.drop(columns="seconds"), again.drop(columns="seconds"), check_like=True
+    )
