@@ -89,39 +89,31 @@ class DashboardData:
 
     def epochs(self, name: str, since: int = 0) -> dict[str, Any]:
         """Every epoch after row ``since``: trial, epoch, value, seconds, worker, ended_at."""
-        with self._conn() as conn:
-            study_id = self._study_row(conn, name)["study_id"]
-            rows = conn.execute(
-                "SELECT rowid, trial_id, epoch, value, seconds, worker, ended_at FROM epochs "
-                "WHERE study_id = ? AND rowid > ? ORDER BY rowid",
-                (study_id, since),
-            ).fetchall()
-        return {
-            "trial_id": [r[1] for r in rows],
-            "epoch": [r[2] for r in rows],
-            "value": [_finite(r[3]) for r in rows],
-            "seconds": [r[4] for r in rows],
-            "worker": [r[5] for r in rows],
-            "ended_at": [r[6] for r in rows],
-            "cursor": rows[-1][0] if rows else since,
-        }
+        out = self._after(name, "epochs", "rowid", since,
+                          ["trial_id", "epoch", "value", "seconds", "worker", "ended_at"])  # fmt: skip
+        out["value"] = [_finite(v) for v in out["value"]]
+        return out
 
     def events(self, name: str, since: int = 0) -> dict[str, Any]:
+        """Every event after ``since``: trial, kind, epoch, reason, time."""
+        return self._after(name, "events", "event_id", since,
+                           ["trial_id", "kind", "epoch", "reason", "at"])  # fmt: skip
+
+    def _after(
+        self, name: str, table: str, key: str, since: int, columns: list[str]
+    ) -> dict[str, Any]:
+        """The study's rows of ``table`` whose ``key`` is past ``since``, as columns, with
+        the cursor to ask from next time (append-only tables: epochs, events)."""
         with self._conn() as conn:
             study_id = self._study_row(conn, name)["study_id"]
             rows = conn.execute(
-                "SELECT event_id, trial_id, kind, epoch, reason, at FROM events "
-                "WHERE study_id = ? AND event_id > ? ORDER BY event_id",
+                f"SELECT {key}, {', '.join(columns)} FROM {table} "
+                f"WHERE study_id = ? AND {key} > ? ORDER BY {key}",
                 (study_id, since),
             ).fetchall()
-        return {
-            "trial_id": [r[1] for r in rows],
-            "kind": [r[2] for r in rows],
-            "epoch": [r[3] for r in rows],
-            "reason": [r[4] for r in rows],
-            "at": [r[5] for r in rows],
-            "cursor": rows[-1][0] if rows else since,
-        }
+        out: dict[str, Any] = {c: [r[i] for r in rows] for i, c in enumerate(columns, start=1)}
+        out["cursor"] = rows[-1][0] if rows else since
+        return out
 
     def delta(
         self, name: str, epochs: int = 0, events: int = 0, trials: float = 0.0
