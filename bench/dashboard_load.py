@@ -30,9 +30,9 @@ from pathlib import Path
 
 from _common import write_report
 
-from hpo.dashboard import DashboardServer
 from hpo.runners._simulator import SimulatorRunner, TableSampler, synthetic_curves
 from hpo.schedulers import ASHA
+from hpo.service import create_app, serving_in_thread
 from hpo.store import StudyWriter
 from hpo.tuner import Tuner
 
@@ -89,7 +89,7 @@ def _first_view(page, url: str) -> float:
 def measure(url: str, db: Path, repeats: int) -> dict[str, list[float]]:
     from playwright.sync_api import sync_playwright
 
-    url += "&refresh=3600000"  # no automatic polls while measuring
+    url += "?refresh=3600000"  # no automatic polls while measuring
     out: dict[str, list[float]] = {"cold": [], "warm": [], "all": [], "refresh": []}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -128,13 +128,8 @@ def main() -> None:
         t0 = time.perf_counter()
         make_study(db, n)
         build = time.perf_counter() - t0
-        server = DashboardServer(db, "big", port=0)
-        server.start_background()
-        try:
-            times = measure(server.url + "?study=big", db, repeats)
-        finally:
-            server.shutdown()
-            server.server_close()
+        with serving_in_thread(create_app(str(db), readonly=True)) as url:
+            times = measure(url + "/studies/big", db, repeats)
     med = {k: round(statistics.median(v), 3) for k, v in times.items()}
     report = {
         "benchmark": "dashboard_load",

@@ -116,7 +116,7 @@ url, name = sys.argv[1], sys.argv[2]
 cursors = {"epochs": 0, "events": 0, "trials": 0}
 while True:
     try:
-        q = f"{url}api/delta?study={name}&epochs={cursors['epochs']}&events={cursors['events']}&trials={cursors['trials']}"
+        q = f"{url}/api/studies/{name}/delta?epochs={cursors['epochs']}&events={cursors['events']}&trials={cursors['trials']}"
         d = json.loads(urllib.request.urlopen(q).read())
         cursors = {k: d[k]["cursor"] for k in cursors}
     except Exception:
@@ -135,7 +135,7 @@ def writer_rate(db: Path, name: str, n_trials: int, reader: bool) -> float:
         server = subprocess.Popen([sys.executable, "-m", "hpo", "dashboard", "--port", "0", "--storage", str(db)],
                                   stdout=subprocess.PIPE, text=True, preexec_fn=_pin(READER_CPUS))  # fmt: skip
         line = server.stdout.readline()
-        url = line.split(" at ")[1].split()[0].split("?")[0]
+        url = line.split(" at ")[1].split()[0].rstrip("/")
         procs = [server, subprocess.Popen([sys.executable, "-c", READER, url, name],
                                           preexec_fn=_pin(READER_CPUS))]  # fmt: skip
     before = os.sched_getaffinity(0)

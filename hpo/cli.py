@@ -34,6 +34,14 @@ storage_option = click.option(
     show_default=True,
     help="The study database: a file path or sqlite:///PATH.",
 )
+server_option = click.option(
+    "--server", metavar="URL", help="Ask this hpo server (hpo serve) instead of reading --storage."
+)
+token_option = click.option(
+    "--token",
+    envvar="HPO_TOKEN",
+    help="The server's bearer token. [env: HPO_TOKEN]",
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -234,14 +242,72 @@ def _summary(outcome: Any, storage: str) -> None:
 # -- inspecting studies -----------------------------------------------------------------------
 
 
+class _Source:
+    """Where ``list``, ``status``, ``best`` and ``export`` read: the database, or a server."""
+
+    def __init__(self, storage: str, server: str | None, token: str | None) -> None:
+        self.storage, self.server, self.token = storage, server, token
+
+    def _client(self) -> Any:
+        from hpo.client import connect
+
+        return connect(self.server, token=self.token, retry_for=10.0)
+
+    def studies(self) -> Any:
+        import pandas as pd
+
+        if self.server:
+            with self._client() as client:
+                return pd.DataFrame.from_records(client.studies())
+        with StudyReader(self.storage) as r:
+            return r.studies()
+
+    def study_and_trials(self, name: str) -> tuple[dict[str, Any], Any]:
+        import pandas as pd
+
+        if self.server:
+            with self._client() as client:
+                study = client.study(name)
+                info, rows = study.info(), study.trials_table()
+            columns = ["trial_id", "status", "bracket", "rung", "epochs", "best_value",
+                       "last_value", "reason", "seed", "config"]  # fmt: skip
+            return info, pd.DataFrame.from_records(rows, columns=columns)
+        with StudyReader(self.storage) as r:
+            return r.study(name), r.trials(name)
+
+    def best(self, name: str) -> dict[str, Any]:
+        if self.server:
+            with self._client() as client:
+                return client.study(name).best()
+        with StudyReader(self.storage) as r:
+            return r.best(name)
+
+    def export(self, name: str, output: Path) -> tuple[int, int]:
+        """Write the study's epochs to ``output`` (CSV or Parquet); returns the rows."""
+        import pandas as pd
+
+        fmt = output.suffix.lower().lstrip(".")
+        output.parent.mkdir(parents=True, exist_ok=True)
+        if self.server:
+            with self._client() as client:
+                output.write_bytes(client.study(name).export(fmt))
+            frame = pd.read_csv(output) if fmt == "csv" else pd.read_parquet(output)
+            return len(frame), frame["trial_id"].nunique() if len(frame) else 0
+        with StudyReader(self.storage) as r:
+            frame = r.export_frame(name)
+        frame.to_csv(output, index=False) if fmt == "csv" else frame.to_parquet(output, index=False)
+        return len(frame), frame["trial_id"].nunique() if len(frame) else 0
+
+
 @cli.command("list")
 @storage_option
-def list_studies(storage: str) -> None:
+@server_option
+@token_option
+def list_studies(storage: str, server: str | None, token: str | None) -> None:
     """List the studies in the database."""
-    with StudyReader(storage) as r:
-        frame = r.studies()
+    frame = _Source(storage, server, token).studies()
     if frame.empty:
-        click.echo(f"no studies in {storage}")
+        click.echo(f"no studies in {server or storage}")
         return
     frame["created"] = frame.pop("created_at").map(
         lambda t: time.strftime("%Y-%m-%d %H:%M", time.localtime(t))
@@ -255,15 +321,18 @@ def list_studies(storage: str) -> None:
 @click.option("--sort", default="best_value", show_default=True, help="Column to sort by.")
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
 @storage_option
-def status(study: str, sort: str, limit: int, storage: str) -> None:
+@server_option
+@token_option
+def status(study: str, sort: str, limit: int, storage: str, server: str | None,
+           token: str | None) -> None:  # fmt: skip
     """Show a study's progress and a table of its trials."""
-    with StudyReader(storage) as r:
-        info = r.study(study)
-        trials = r.trials(study)
+    info, trials = _Source(storage, server, token).study_and_trials(study)
     click.echo(
         f"{study}: {info['status']}, {info['scheduler']}, {len(trials)} trials, "
         f"{info['epochs_spent']} of {info['planned_budget']} planned epochs"
     )
+    if info.get("error"):
+        click.echo(f"  error: {info['error']}")
     if trials.empty:
         return
     counts = trials["status"].value_counts()
@@ -287,29 +356,17 @@ def status(study: str, sort: str, limit: int, storage: str) -> None:
 @click.argument("study")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @storage_option
-def best(study: str, as_json: bool, storage: str) -> None:
+@server_option
+@token_option
+def best(study: str, as_json: bool, storage: str, server: str | None, token: str | None) -> None:
     """Print the best trial of a study: its value, epochs and configuration."""
-    with StudyReader(storage) as r:
-        info = r.study(study)
-        trials = r.trials(study)
-    if info["best_trial"] is None:
-        raise UsageError(f"study {study!r} has no finished epoch yet")
-    row = trials.set_index("trial_id").loc[int(info["best_trial"])]
-    result = {
-        "study": study,
-        "metric": info["metric"],
-        "value": info["best_value"],
-        "trial_id": int(info["best_trial"]),
-        "epochs": int(row["epochs"]),
-        "status": row["status"],
-        "config": row["config"],
-    }
+    result = _Source(storage, server, token).best(study)
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
-    click.echo(f"best {info['metric']} {info['best_value']:.4f}: trial {result['trial_id']} "
+    click.echo(f"best {result['metric']} {result['value']:.4f}: trial {result['trial_id']} "
                f"({result['epochs']} epochs, {result['status']})")  # fmt: skip
-    for key, value in row["config"].items():
+    for key, value in result["config"].items():
         click.echo(f"  {key}: {json.dumps(value)}")
 
 
@@ -318,18 +375,15 @@ def best(study: str, as_json: bool, storage: str) -> None:
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="FILE.csv or FILE.parquet.")  # fmt: skip
 @storage_option
-def export(study: str, output: Path, storage: str) -> None:
+@server_option
+@token_option
+def export(study: str, output: Path, storage: str, server: str | None, token: str | None) -> None:
     """Export every epoch of a study, with its trial's configuration, to CSV or Parquet."""
     suffix = output.suffix.lower()
     if suffix not in (".csv", ".parquet"):
         raise UsageError(f"-o {output}: expected a .csv or .parquet file name")
-    with StudyReader(storage) as r:
-        frame = r.export_frame(study)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(output, index=False) if suffix == ".csv" else frame.to_parquet(output, index=False)
-    click.echo(
-        f"wrote {len(frame)} epochs of {frame['trial_id'].nunique() if len(frame) else 0} trials to {output}"
-    )
+    rows, trials = _Source(storage, server, token).export(study, output)
+    click.echo(f"wrote {rows} epochs of {trials} trials to {output}")
 
 
 # -- dashboards and reports ------------------------------------------------------------------
@@ -348,7 +402,7 @@ def export(study: str, output: Path, storage: str) -> None:
     "--host",
     default="127.0.0.1",
     show_default=True,
-    help="Interface to bind; keep loopback unless you mean it.",
+    help="Interface to bind; any but loopback needs the token (made once, kept beside the database).",
 )
 @click.option(
     "--html",
@@ -358,8 +412,9 @@ def export(study: str, output: Path, storage: str) -> None:
 )
 @storage_option
 def dashboard(study: str | None, port: int, host: str, html_file: str | None, storage: str) -> None:
-    """Serve a live dashboard of STUDY on localhost (or of every study), or export it as HTML."""
-    from hpo.dashboard import DashboardServer, write_html
+    """Serve a live dashboard of STUDY (or of every study), read-only, or export it as HTML."""
+    from hpo.dashboard import DashboardData, study_url, write_html
+    from hpo.service import create_app
 
     if html_file:
         if not study:
@@ -367,18 +422,151 @@ def dashboard(study: str | None, port: int, host: str, html_file: str | None, st
         path = write_html(storage, study, html_file)
         click.echo(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MB, works offline)")
         return
+    if study is not None:
+        DashboardData(storage).study(study)  # an unknown study is an error now, not a 404 later
+    token = _server_token(host, storage, required=False)
+    app = create_app(storage, token=token, readonly=True)
+    path = study_url(study) if study else "/"
+    _serve(
+        app, host, port, f"dashboard of {study or 'every study'} at {{url}}{path} (Ctrl-C to stop)"
+    )
+    click.echo("dashboard stopped")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Interface to bind; any but loopback needs the token.")  # fmt: skip
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="0: any free port.")  # fmt: skip
+@click.option("--auth/--no-auth", default=None,
+              help="Require the bearer token. [default: only off loopback]")  # fmt: skip
+@click.option("--max-checkpoint-mb", type=click.FloatRange(min=0, min_open=True), default=64.0,
+              show_default=True, help="The largest checkpoint a client may upload.")  # fmt: skip
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
+              default="warning", show_default=True)  # fmt: skip
+@storage_option
+def serve(host: str, port: int, auth: bool | None, max_checkpoint_mb: float, log_level: str,
+          storage: str) -> None:  # fmt: skip
+    """Serve the search as a service: the API for clients and workers, and the dashboard."""
+    from hpo.service import create_app
+
+    token = _server_token(host, storage, required=auth)
+    app = create_app(storage, token=token, max_checkpoint_bytes=int(max_checkpoint_mb * 2**20))
+    _serve(app, host, port, f"hpo service at {{url}} (API: {{url}}/docs, dashboard: {{url}}/), "
+           f"studies in {storage}; Ctrl-C to stop", log_level=log_level)  # fmt: skip
+    click.echo("server stopped")
+
+
+def _server_token(host: str, storage: str, *, required: bool | None) -> str | None:
+    """The token a server on ``host`` requires (None on loopback unless asked for)."""
+    from hpo.service import is_loopback, load_or_create_token, token_path
+
+    if required is False and not is_loopback(host):
+        raise UsageError(f"--host {host} is reachable from other machines; it needs the token "
+                         "(drop --no-auth)")  # fmt: skip
+    if required is None and is_loopback(host):
+        return None
+    token, created = load_or_create_token(storage)
+    if created:
+        click.echo(f"token (shown once; kept in {token_path(storage)}, mode 0600): {token}")
+    else:
+        click.echo(f"token: in {token_path(storage)} (clients: --token or HPO_TOKEN)")
+    return token
+
+
+def _serve(app: Any, host: str, port: int, banner: str, log_level: str = "warning") -> None:
+    from hpo.service._server import bind, serve, url_of
+
     try:
-        server = DashboardServer(storage, study, host=host, port=port)
+        sock = bind(host, port)
     except OSError as exc:
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    url = server.url + (f"?study={study}" if study else "")
-    click.echo(f"dashboard of {study or 'every study'} at {url} (Ctrl-C to stop)")
+    click.echo(banner.format(url=url_of(sock)))
     try:
-        server.serve_forever()
+        serve(app, sock, log_level=log_level)
     except KeyboardInterrupt:
-        click.echo("dashboard stopped")
+        pass
     finally:
-        server.server_close()
+        sock.close()
+
+
+@cli.command()
+@click.argument("url")
+@click.option("--study", "study_name", required=True, help="The study to work for.")
+@click.option("--trainer", default="trainers.mlp:MLPTrainer", show_default=True,
+              help="module:Class following the trainer contract.")  # fmt: skip
+@click.option("--dataset", default="digits", show_default=True,
+              help="Bundled name or CSV/Parquet file, if the trainer takes one ('' for none).")  # fmt: skip
+@click.option("--target", help="Label column of a dataset file.")
+@click.option("--client-id", help="This worker's name. [default: HOST-PID-RANDOM]")
+@click.option("--max-trials", type=click.IntRange(min=1), help="Stop after this many assignments.")
+@click.option("--wait", type=click.FloatRange(min=0, max=60), default=10.0, show_default=True,
+              help="Seconds the server may hold an ask for work while nothing can start.")  # fmt: skip
+@token_option
+def worker(url: str, study_name: str, trainer: str, dataset: str, target: str | None,
+           client_id: str | None, max_trials: int | None, wait: float, token: str | None) -> None:  # fmt: skip
+    """Train trials of a served study with a trainer class, until the study is finished."""
+    from hpo.client import connect, default_client_id
+    from hpo.trainer_spec import TrainerSpec
+    from hpo.worker import run_worker
+
+    spec = TrainerSpec(trainer, dataset or None, target)
+    spec.load_class()
+    try:
+        data = spec.load_dataset()
+    except (ValueError, TypeError) as exc:
+        raise UsageError(f"{trainer}: {exc}") from None
+    client_id = client_id or default_client_id()
+    with connect(url, token=token) as client:
+        study = client.study(study_name)
+        study.info()  # an unknown study or a wrong token: one line now
+        click.echo(f"worker {client_id} on study {study_name!r} at {url}")
+        n = run_worker(study, lambda: spec.build(data), client_id=client_id,
+                       max_trials=max_trials, wait=wait,
+                       on_assignment=lambda line: click.echo(f"  {line}"))  # fmt: skip
+    click.echo(f"worker {client_id}: {n} assignments; the study is finished" if max_trials is None
+               or n < max_trials else f"worker {client_id}: {n} assignments (--max-trials)")  # fmt: skip
+
+
+@cli.command()
+@click.argument("space_file", metavar="SPACE.yaml", type=click.Path(dir_okay=False))
+@click.option("--server", required=True, metavar="URL", help="The hpo server to run it.")
+@token_option
+@click.option("--study", "study_name", help="Study name. [default: SPACE-SCHEDULER-TIME]")
+@click.option("--scheduler", type=click.Choice(SCHEDULERS), help="[default: hyperband]")
+@click.option("--sampler", type=click.Choice(SAMPLERS), help="[default: random]")
+@click.option("--max-epochs", type=click.IntRange(min=1), help="R. [default: 27]")
+@click.option("--min-epochs", type=click.IntRange(min=1), help="r. [default: 1]")
+@click.option("--eta", type=click.IntRange(min=2), help="η. [default: 3]")
+@click.option("--budget", type=click.IntRange(min=1), help="Total epochs.")
+@click.option("--n-configs", type=click.IntRange(min=1), help="Configurations to start.")
+@click.option("--iterations", type=click.IntRange(min=1), help="Repeat the brackets.")
+@click.option("--workers", type=click.IntRange(min=1), help="The server's workers for it.")
+@click.option("--seed", type=int, help="The study's seed. [default: 0]")
+@click.option("--dataset", help="Dataset name, or a file on the server.")
+@click.option("--target", help="Label column of a dataset file.")
+@click.option("--trainer", help="module:Class importable on the server.")
+@click.option("--executor", type=click.Choice(["ray", "serial"]), help="[default: ray]")
+@click.option("--ray-address", help="A Ray cluster the server joins for it.")
+@click.option("--trial-timeout", type=click.FloatRange(min=0, min_open=True))
+@click.option("--max-failures", type=click.IntRange(min=0))
+def submit(space_file: str, server: str, token: str | None, study_name: str | None,
+           **options: Any) -> None:  # fmt: skip
+    """Hand a search to a server (hpo serve), which runs it on its own workers."""
+    from hpo.client import connect
+
+    settings = SearchSettings.from_file(space_file, options)
+    settings.build_scheduler()  # a plan that cannot run is refused here, not on the server
+    name = study_name or f"{settings.name}-{settings.scheduler}-{time.strftime('%Y%m%d-%H%M%S')}"
+    values = settings.to_dict()
+    space = values.pop("space")
+    values.pop("name")
+    with connect(server, token=token, retry_for=10.0) as client:
+        info = client.create_study(name, space, managed=True, **values).info()
+    click.echo(f"submitted {name!r} to {server}: {info['status']}, {info['scheduler']}")
+    for line in info["plan"]:
+        click.echo(line)
+    click.echo(f"watch: {server.rstrip('/')}/studies/{name} | hpo status {name} --server {server}")
 
 
 @cli.command()
@@ -574,10 +762,19 @@ def main(argv: list[str] | None = None) -> int:
     except USER_ERRORS as exc:
         click.echo(f"hpo: {_one_line(str(exc))}", err=True)
         return 2
+    except _client_error() as exc:  # the server refused, or could not be reached
+        click.echo(f"hpo: {_one_line(exc.message)}", err=True)
+        return 2 if exc.status else 1
     except KeyboardInterrupt:
         click.echo("hpo: interrupted", err=True)
         return 130
     return result if isinstance(result, int) else 0
+
+
+def _client_error() -> type[Exception]:
+    from hpo.client import ClientError
+
+    return ClientError
 
 
 def _one_line(message: str) -> str:

@@ -139,11 +139,15 @@ def run_study(
     resume: bool = False,
     on_start: Callable[[Plan], None] | None = None,
     on_progress: Callable[[Progress], None] | None = None,
+    on_tuner: Callable[[Tuner], None] | None = None,
+    driver: str = "cli",
 ) -> Outcome:
     """Create (or resume) study ``name`` in ``storage`` and run it to the end.
 
     A KeyboardInterrupt stops it cleanly: what was recorded stays, the study is marked
-    interrupted, and ``hpo resume`` continues it.
+    interrupted, and ``hpo resume`` continues it. ``on_tuner`` receives the tuner before
+    it runs (the service keeps it to stop a managed search with :meth:`Tuner.stop`);
+    ``driver`` is recorded with the study (``cli`` or ``managed``).
     """
     scheduler = settings.build_scheduler()
     plan = make_plan(settings, scheduler)
@@ -155,7 +159,7 @@ def run_study(
             writer.open_existing()
         else:
             writer.create(settings.to_dict(), metric=settings.metric, mode=settings.mode,
-                          scheduler=settings.scheduler)  # fmt: skip
+                          scheduler=settings.scheduler, driver=driver)  # fmt: skip
         if on_start is not None:
             on_start(plan)
         start = time.perf_counter()
@@ -164,8 +168,10 @@ def run_study(
                           max_failures=settings.max_failures, on_progress=on_progress)  # fmt: skip
             if resume:
                 tuner.replay(writer.log())
+            if on_tuner is not None:
+                on_tuner(tuner)
             tuner.run()
-        status = "finished"
+        status = tuner.stop_status or "finished"
     finally:
         writer.close(status)
     workers = 1 if settings.executor == "serial" else settings.resolved_workers()

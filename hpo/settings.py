@@ -63,38 +63,58 @@ class SearchSettings:
     ray_address: str | None = None
     max_failures: int = 2
     trial_timeout: float | None = None
+    lease_seconds: float = 60.0  # the service: how long a client may go silent on a trial
 
     # -- construction and validation -------------------------------------------------------------
 
     @classmethod
     def from_file(cls, path: str, overrides: dict[str, Any] | None = None) -> SearchSettings:
         """Read a search file; ``overrides`` (from the command line) win over the file."""
-        doc = read_yaml(path)
+        return cls.from_document(read_yaml(path), overrides, source=path, name=Path(path).stem)
+
+    @classmethod
+    def from_document(
+        cls,
+        doc: Any,
+        overrides: dict[str, Any] | None = None,
+        *,
+        source: str = "settings",
+        name: str | None = None,
+    ) -> SearchSettings:
+        """Settings from a parsed search file (a mapping with ``space:`` and settings)."""
         if not isinstance(doc, dict):
-            raise SettingsError(f"{path}: expected a mapping with a 'space' key at the top")
+            raise SettingsError(f"{source}: expected a mapping with a 'space' key at the top")
         if "space" not in doc:
             raise SettingsError(
-                f"{path}: no 'space' key; expected the hyperparameters under space:"
+                f"{source}: no 'space' key; expected the hyperparameters under space:"
             )
-        doc.pop("description", None)
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(doc) - known)
-        if unknown:
-            raise SettingsError(
-                f"{path}: unknown setting {unknown[0]!r}; expected some of {', '.join(sorted(known))}"
-            )
+        doc = {k: v for k, v in doc.items() if k != "description"}
+        cls._check_known(doc, f"{source}: ")
         values = {**doc, **{k: v for k, v in (overrides or {}).items() if v is not None}}
-        if "name" not in doc:
-            values.setdefault("name", Path(path).stem)
+        if "name" not in doc and name is not None:
+            values.setdefault("name", name)
+        cls._check_known(values, f"{source}: ")
         settings = cls(**values)
-        settings.validate(source=path)
+        settings.validate(source=source)
         return settings
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> SearchSettings:
+        cls._check_known(values)
+        if "space" not in values:
+            raise SettingsError("no 'space'; expected the hyperparameters under space")
         settings = cls(**values)
         settings.validate()
         return settings
+
+    @classmethod
+    def _check_known(cls, values: dict[str, Any], prefix: str = "") -> None:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known, key=str)
+        if unknown:
+            raise SettingsError(
+                f"{prefix}unknown setting {unknown[0]!r}; expected some of {', '.join(sorted(known))}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -141,6 +161,15 @@ class SearchSettings:
         ):
             raise SettingsError(
                 f"{prefix}trial_timeout={self.trial_timeout!r} must be a positive number of seconds"
+            )
+        if (
+            isinstance(self.lease_seconds, bool)
+            or not isinstance(self.lease_seconds, (int, float))
+            or not 0 < self.lease_seconds <= 86_400
+        ):
+            raise SettingsError(
+                f"{prefix}lease_seconds={self.lease_seconds!r} is invalid; expected seconds "
+                "between 0 and 86400"
             )
         for key in ("fixed", "trainer_options"):
             if not isinstance(getattr(self, key), dict):

@@ -248,15 +248,21 @@ def read_yaml(path: str) -> Any:
     """Parse a YAML file; a missing file or a syntax error is a SpaceError naming it."""
     try:
         with open(path, encoding="utf-8") as handle:
-            return yaml.load(handle, Loader=_Loader)
+            return parse_yaml(handle.read(), path)
     except FileNotFoundError:
         raise SpaceError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise SpaceError(f"{path}: is a directory, expected a YAML file") from None
     except UnicodeDecodeError:
         raise SpaceError(f"{path}: is not a UTF-8 text file") from None
+
+
+def parse_yaml(text: str, source: str = "YAML") -> Any:
+    """Parse YAML text; a syntax error is a SpaceError naming ``source`` and the place."""
+    try:
+        return yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise SpaceError(f"{path}: malformed YAML{where}: {problem}") from None
+        raise SpaceError(f"{source}: malformed YAML{where}: {problem}") from None

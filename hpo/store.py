@@ -107,6 +107,18 @@ CREATE TABLE IF NOT EXISTS log (
     value REAL,
     info TEXT
 );
+CREATE TABLE IF NOT EXISTS leases (
+    study_id INTEGER NOT NULL,
+    trial_id INTEGER NOT NULL,
+    lease TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    from_epoch INTEGER NOT NULL,
+    until_epoch INTEGER NOT NULL,
+    attempt INTEGER NOT NULL,
+    expires_at REAL NOT NULL,
+    PRIMARY KEY (study_id, trial_id)
+);
 CREATE INDEX IF NOT EXISTS events_by_study ON events (study_id, event_id);
 CREATE INDEX IF NOT EXISTS log_by_study ON log (study_id, seq);
 CREATE INDEX IF NOT EXISTS epochs_by_time ON epochs (study_id, ended_at);
@@ -115,6 +127,10 @@ CREATE INDEX IF NOT EXISTS epochs_by_time ON epochs (study_id, ended_at);
 
 class StoreError(ValueError):
     """A study that does not exist, already exists, or is being written by another search."""
+
+
+class StudyNotFound(StoreError):
+    """No study (or trial) of that name: a 404 when served."""
 
 
 DEFAULT_STORAGE = Path("results") / "studies.db"
@@ -186,8 +202,26 @@ def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")  # survives a killed process; fsync at checkpoints
         conn.executescript(SCHEMA)
+        _migrate(conn)
     conn.row_factory = sqlite3.Row
     return conn
+
+
+#: Columns added after the first release, with their types: (table, column, type).
+_ADDED_COLUMNS = (
+    ("epochs", "action", "TEXT"),  # what the trial was told after this epoch (the service)
+    ("epochs", "lease", "TEXT"),  # which assignment reported it (the service's retries)
+    ("studies", "driver", "TEXT"),  # cli, clients or managed (see StudyWriter.create)
+)
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring a database written by an older version up to this schema."""
+    for table, column, kind in _ADDED_COLUMNS:
+        have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        if column not in have:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+    conn.commit()
 
 
 class StudyLock:
@@ -259,15 +293,26 @@ class StudyWriter:
 
     # -- lifecycle ----------------------------------------------------------------------------
 
-    def create(self, settings: dict[str, Any], *, metric: str, mode: str, scheduler: str) -> None:
+    def create(
+        self,
+        settings: dict[str, Any],
+        *,
+        metric: str,
+        mode: str,
+        scheduler: str,
+        driver: str = "cli",
+    ) -> None:
+        """A new study; ``driver`` says who runs its trials: ``cli`` (``hpo run``), the
+        service's ``clients`` or the service's own runner (``managed``)."""
         now = time.time()
         try:
             with self.conn:
                 cur = self.conn.execute(
                     "INSERT INTO studies (name, settings, status, created_at, updated_at, metric, "
-                    "mode, scheduler, writer) VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?)",
-                    (self.name, _json(settings), now, now, metric, mode, scheduler, self._whoami()),
-                )
+                    "mode, scheduler, writer, driver) VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)",
+                    (self.name, _json(settings), now, now, metric, mode, scheduler, self._whoami(),
+                     driver),
+                )  # fmt: skip
         except sqlite3.IntegrityError:
             raise StoreError(
                 f"study {self.name!r} already exists in {self.storage}; continue it with "
@@ -278,7 +323,7 @@ class StudyWriter:
     def open_existing(self) -> dict[str, Any]:
         row = self.conn.execute("SELECT * FROM studies WHERE name = ?", (self.name,)).fetchone()
         if row is None:
-            raise StoreError(f"no study named {self.name!r} in {self.storage}")
+            raise StudyNotFound(f"no study named {self.name!r} in {self.storage}")
         self.study_id = row["study_id"]
         with self.conn:
             self.conn.execute(
@@ -424,6 +469,52 @@ class StudyWriter:
              (self.study_id, kind, trial_id, epoch, value if value is None or math.isfinite(value) else None, info))
         )  # fmt: skip
 
+    # -- what the service records beside the tape ---------------------------------------------
+
+    def on_action(self, trial_id: int, epoch: int, action: str, lease: str) -> None:
+        """What the trial was told after ``epoch``, and which assignment reported it: a
+        retried report then gets the same answer, even after a restart."""
+        self._pending.append(
+            ("UPDATE epochs SET action = ?, lease = ? WHERE study_id = ? AND trial_id = ? AND epoch = ?",
+             (action, lease, self.study_id, trial_id, epoch))
+        )  # fmt: skip
+
+    def recorded_action(self, trial_id: int, epoch: int) -> tuple[str | None, str | None] | None:
+        """(action, lease) of a recorded epoch, or None if it is not recorded (committed)."""
+        row = self.conn.execute(
+            "SELECT action, lease FROM epochs WHERE study_id = ? AND trial_id = ? AND epoch = ?",
+            (self.study_id, trial_id, epoch),
+        ).fetchone()
+        return None if row is None else (row["action"], row["lease"])
+
+    def put_lease(self, row: dict[str, Any]) -> None:
+        """Record a client's assignment of a trial (replaces the trial's previous one)."""
+        self._pending.append(
+            ("INSERT OR REPLACE INTO leases (study_id, trial_id, lease, client_id, state, from_epoch, "
+             "until_epoch, attempt, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             (self.study_id, row["trial_id"], row["lease"], row["client_id"], row["state"],
+              row["from_epoch"], row["until_epoch"], row["attempt"], row["expires_at"]))
+        )  # fmt: skip
+
+    def drop_lease(self, trial_id: int) -> None:
+        self._pending.append(
+            ("DELETE FROM leases WHERE study_id = ? AND trial_id = ?", (self.study_id, trial_id))
+        )
+
+    def leases(self) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            "SELECT trial_id, lease, client_id, state, from_epoch, until_epoch, attempt, expires_at "
+            "FROM leases WHERE study_id = ? ORDER BY trial_id",
+            (self.study_id,),
+        )
+        return [dict(r) for r in rows]
+
+    def set_status(self, status: str) -> None:
+        self._pending.append(
+            ("UPDATE studies SET status = ?, updated_at = ? WHERE study_id = ?",
+             (status, time.time(), self.study_id))
+        )  # fmt: skip
+
     # -- reading back what resume needs ------------------------------------------------------------
 
     def log(self) -> Iterator[LogEntry]:
@@ -489,7 +580,7 @@ class StudyReader:
             known = (
                 f"; studies here: {', '.join(names[-10:])}" if names else "; it has no studies yet"
             )
-            raise StoreError(f"no study named {name!r} in {self.storage}{known}")
+            raise StudyNotFound(f"no study named {name!r} in {self.storage}{known}")
         study = dict(row)
         study["settings"] = json.loads(study["settings"])
         return study
@@ -504,6 +595,25 @@ class StudyReader:
         )
         frame["config"] = frame["config"].map(json.loads)
         return frame
+
+    def best(self, name: str) -> dict[str, Any]:
+        """The best trial: study, metric, value, trial id, epochs, status, configuration."""
+        info = self.study(name)
+        if info["best_trial"] is None:
+            raise StudyNotFound(f"study {name!r} has no finished epoch yet")
+        row = self.conn.execute(
+            "SELECT epochs, status, config FROM trials WHERE study_id = ? AND trial_id = ?",
+            (info["study_id"], info["best_trial"]),
+        ).fetchone()
+        return {
+            "study": name,
+            "metric": info["metric"],
+            "value": info["best_value"],
+            "trial_id": int(info["best_trial"]),
+            "epochs": int(row["epochs"]),
+            "status": row["status"],
+            "config": json.loads(row["config"]),
+        }
 
     def epochs(self, name: str, since: float | None = None) -> pd.DataFrame:
         study_id = self.study(name)["study_id"]

@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from hpo.runners._base import Checkpoint, TrialResult, is_diverged
-from hpo.schedulers import Scheduler, TrialStatus
+from hpo.runners._base import Checkpoint, EpochResult, TrialResult, is_diverged
+from hpo.schedulers import Scheduler, TrialRecord, TrialStatus
 from hpo.types import Decision, Event, EventKind, Report, Suggestion
 
 _TERMINAL = frozenset({EventKind.STOP, EventKind.COMPLETE, EventKind.DIVERGE, EventKind.FAIL})
@@ -152,7 +152,8 @@ class Tuner:
 
     Args:
         scheduler: any :class:`~hpo.schedulers.Scheduler`.
-        runner: serial, Ray or simulated.
+        runner: serial, Ray or simulated; None when the caller runs the trials itself
+            and only uses :meth:`ask`, :meth:`tell_epoch` and :meth:`flush` (the service).
         recorder: the study store (or :class:`MemoryRecorder`).
         metric: the metric of each epoch that the scheduler optimises.
         max_failures: retries of an assignment whose worker died, before the trial fails.
@@ -165,7 +166,7 @@ class Tuner:
     def __init__(
         self,
         scheduler: Scheduler,
-        runner: Runner,
+        runner: Runner | None,
         recorder: Recorder | None = None,
         *,
         metric: str = "val_accuracy",
@@ -183,27 +184,36 @@ class Tuner:
         self._skip: dict[int, int] = {}  # trial -> epochs already recorded before a resume
         self._retries: dict[int, int] = {}
         self._submitted: dict[int, Suggestion] = {}
+        self._stopping = False
+        self.stop_status: str | None = None
+        self._asked_in_vain = False  # the last call on the tape was a suggestion of nothing
 
     # -- the loop ----------------------------------------------------------------------------------
 
     def run(self) -> Scheduler:
         """Run the search to the end; returns the scheduler (its trials and best)."""
         scheduler, runner, record = self.scheduler, self.runner, self.recorder
+        if runner is None:
+            raise ValueError("Tuner.run needs a runner; without one, drive ask/tell_epoch yourself")
         unwritten = False
         while True:
-            while runner.free_workers() > 0:
-                suggestion = self._recovering.pop(0) if self._recovering else self._ask()
+            while runner.free_workers() > 0 and not self._stopping:
+                suggestion = self.next_assignment()
                 if suggestion is None:
                     break
                 self._submit(suggestion)
             if unwritten and time.monotonic() - self._last_flush >= self.flush_every:
-                self._flush()  # the last batch is written while the workers train the next
+                self.flush()  # the last batch is written while the workers train the next
                 self._last_flush = time.monotonic()
                 unwritten = False
                 if self.on_progress is not None:
                     self.on_progress(self.progress())
             if scheduler.is_finished() and not self._recovering:
                 break
+            if self._stopping and runner.n_busy == 0:
+                self.flush()
+                record.commit()
+                return scheduler
             if runner.n_busy == 0:
                 raise RuntimeError(
                     f"{scheduler.name} has nothing to run and is not finished (a bug)"
@@ -212,18 +222,58 @@ class Tuner:
                 self._tell(result)
             unwritten = True
         scheduler.finish()
-        self._flush()
+        self.flush()
         record.commit()
         return scheduler
 
-    def _ask(self) -> Suggestion | None:
+    def stop(self, status: str = "stopped") -> None:
+        """Ask a running :meth:`run` (in another thread) to return once the trials in
+        flight report; what was recorded stays. ``status`` is what the study is marked:
+        ``stopped`` by its user, ``interrupted`` by a server going down (resumed later)."""
+        self._stopping = True
+        self.stop_status = status
+
+    def retry_running(self, trial: TrialRecord) -> None:
+        """Run a running trial's assignment again (its worker is gone): from its last saved
+        state up to the same end."""
+        self._recovering.append(
+            Suggestion(trial.trial_id, trial.config, trial.seed, trial.until, True,
+                       trial.bracket, trial.rung, trial.epochs)
+        )  # fmt: skip
+
+    def retry_later(self, suggestion: Suggestion, *, first: bool = False) -> None:
+        """Run ``suggestion`` again (a lost worker's assignment) before asking for new ones."""
+        if first:
+            self._recovering.insert(0, suggestion)
+        else:
+            self._recovering.append(suggestion)
+
+    def forget_recovering(self, trial_ids: set[int]) -> None:
+        """Those trials are not to be restarted (their workers still train them)."""
+        self._recovering = [s for s in self._recovering if s.trial_id not in trial_ids]
+
+    @property
+    def recovering(self) -> bool:
+        """Whether assignments wait to be run again."""
+        return bool(self._recovering)
+
+    def next_assignment(self) -> Suggestion | None:
+        """An assignment cut short by a crash or a lost worker first, else the scheduler's
+        next suggestion (recorded on the tape)."""
+        return self._recovering.pop(0) if self._recovering else self.ask()
+
+    def ask(self) -> Suggestion | None:
+        """The scheduler's next suggestion, recorded on the tape."""
         suggestion = self.scheduler.suggest()
         if suggestion is not None:
             self.recorder.on_suggestion(suggestion)
-        else:
+            self._asked_in_vain = False
+        elif not self._asked_in_vain:
             # Even an empty answer can change a scheduler (a sampler found dry): the tape
-            # keeps it, so that a replay asks at exactly the same moments.
+            # keeps it, so that a replay asks at exactly the same moments. Asking again
+            # before anything else happens changes nothing, so only the first is kept.
             self.recorder.on_nothing()
+            self._asked_in_vain = True
         return suggestion
 
     def _submit(self, s: Suggestion) -> None:
@@ -251,15 +301,7 @@ class Tuner:
         for r in result.epochs:
             if r.epoch <= already:  # recorded before a crash; retrained only to get the state back
                 continue
-            # A trainer that says it diverged (or whose loss is NaN) stops, whatever its metric.
-            value = (
-                math.nan if is_diverged(r.metrics) else float(r.metrics.get(self.metric, math.nan))
-            )
-            self.recorder.on_epoch(
-                trial_id, r.epoch, dict(r.metrics), r.seconds, result.worker, value, r.ended_at
-            )
-            self.recorder.on_report(trial_id, r.epoch, value)
-            decision = self.scheduler.on_report(Report(trial_id, r.epoch, value))
+            decision = self.tell_epoch(trial_id, r, result.worker)
             if decision is not Decision.CONTINUE:
                 break
         self._submitted.pop(trial_id, None)
@@ -275,8 +317,7 @@ class Tuner:
                 result.error = "the trainer returned no state to resume from"
         if result.error is not None and not trial.status.is_over:
             # An error, or a state that could not be saved: the trial cannot go on.
-            self.recorder.on_failure(trial_id, result.error)
-            self.scheduler.on_failure(trial_id, result.error)
+            self.fail(trial_id, result.error)
             decision = Decision.STOP
         if decision is Decision.STOP or trial.status.is_over:
             self.recorder.drop_checkpoint(trial_id)
@@ -284,22 +325,41 @@ class Tuner:
         elif decision is Decision.PAUSE:
             self.runner.pause(trial_id)
 
+    def tell_epoch(self, trial_id: int, result: EpochResult, worker: str) -> Decision:
+        """Record one trained epoch and tell the scheduler; returns its decision."""
+        # A trainer that says it diverged (or whose loss is NaN) stops, whatever its metric.
+        metrics = result.metrics
+        value = math.nan if is_diverged(metrics) else float(metrics.get(self.metric, math.nan))
+        self.recorder.on_epoch(
+            trial_id, result.epoch, dict(metrics), result.seconds, worker, value, result.ended_at
+        )
+        self.recorder.on_report(trial_id, result.epoch, value)
+        self._asked_in_vain = False
+        return self.scheduler.on_report(Report(trial_id, result.epoch, value))
+
+    def fail(self, trial_id: int, reason: str) -> None:
+        """The trial failed for good: recorded, and the scheduler told."""
+        self.recorder.on_failure(trial_id, reason)
+        self._asked_in_vain = False
+        self.scheduler.on_failure(trial_id, reason)
+        self.recorder.drop_checkpoint(trial_id)
+
     def _retry(self, result: TrialResult) -> bool:
         """A worker died: run the assignment again from the last saved state, a few times."""
         trial_id = result.trial_id
         self._retries[trial_id] = self._retries.get(trial_id, 0) + 1
         s = self._submitted.get(trial_id)
         if s is None or self._retries[trial_id] > self.max_failures:
-            reason = f"{result.error or 'worker died'} ({self._retries[trial_id]} attempts)"
-            self.recorder.on_failure(trial_id, reason)
-            self.scheduler.on_failure(trial_id, reason)
-            self.recorder.drop_checkpoint(trial_id)
+            self.fail(
+                trial_id, f"{result.error or 'worker died'} ({self._retries[trial_id]} attempts)"
+            )
             self._submitted.pop(trial_id, None)
             return True
         self._recovering.append(s)
         return True
 
-    def _flush(self) -> None:
+    def flush(self) -> None:
+        """Record the scheduler's events and every touched trial, in one transaction."""
         for event in self.scheduler.pop_events():
             self.recorder.on_event(event)
             if event.kind in _TERMINAL:  # e.g. a paused trial stopped by a rung: its state goes
@@ -329,6 +389,7 @@ class Tuner:
         scheduler, n = self.scheduler, 0
         for entry in log:
             n += 1
+            self._asked_in_vain = entry.kind == "none"
             if entry.kind == "suggest":
                 s = scheduler.suggest()
                 if (
@@ -365,9 +426,7 @@ class Tuner:
         queued = {s.trial_id for s in scheduler.queued()}
         for trial in scheduler.trials.values():
             if trial.status is TrialStatus.RUNNING and trial.trial_id not in queued:
-                s = Suggestion(trial.trial_id, trial.config, trial.seed, trial.until, True,
-                               trial.bracket, trial.rung, trial.epochs)  # fmt: skip
-                self._recovering.append(s)
+                self.retry_running(trial)
         # Any trial that may train again (running, queued or paused) whose saved state is
         # older than what was recorded retrains from that state, and the epochs already
         # recorded are not recorded twice.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -13,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from hpo.dashboard import DashboardServer, write_html
+from hpo.dashboard import write_html
 from hpo.dashboard._data import DashboardData
+from hpo.service import create_app, serving_in_thread
 from tests.conftest import ROOT, hpo
 
 CHROMIUM = os.environ.get("HPO_CHROMIUM", "/usr/bin/chromium")
@@ -55,20 +57,24 @@ def hostile(tmp_path_factory):
     return db
 
 
+class Served:
+    """A dashboard served by uvicorn from a thread, on loopback; ``url`` ends in a slash."""
+
+    def __init__(self, url: str, study: str | None) -> None:
+        self.url = url + "/"
+        self.host = url.split("//")[1].rsplit(":", 1)[0]
+        self.page = self.url + ("studies/" + urllib.request.quote(study, safe="") if study else "")
+
+
 @pytest.fixture
 def serve():
-    servers = []
+    with contextlib.ExitStack() as stack:
 
-    def start(db: Path, study: str | None) -> DashboardServer:
-        server = DashboardServer(db, study, port=0)
-        server.start_background()
-        servers.append(server)
-        return server
+        def start(db: Path, study: str | None) -> Served:
+            url = stack.enter_context(serving_in_thread(create_app(str(db), readonly=True)))
+            return Served(url, study)
 
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+        yield start
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +146,7 @@ def test_delta_returns_only_what_is_new(finished) -> None:
 
 def test_server_binds_loopback_and_serves_no_files(finished, serve) -> None:
     server = serve(finished, "done")
-    assert server.server_address[0] == "127.0.0.1"
+    assert server.host == "127.0.0.1"
     base = server.url.rstrip("/")
     for path in ["/static/../../../../etc/passwd", "/static/%2e%2e/%2e%2e/etc/passwd", "/../../etc/passwd",
                  "/static/plotly.min.js/../../../hpo/store.py", "/trial/../../etc/passwd", "/api/../etc/passwd",
@@ -151,7 +157,7 @@ def test_server_binds_loopback_and_serves_no_files(finished, serve) -> None:
     body = urllib.request.urlopen(base + "/static/plotly.min.js").read()
     assert len(body) > 1_000_000  # the plotly.js of the plotly package
     with pytest.raises(urllib.error.HTTPError) as info:
-        urllib.request.urlopen(base + "/?study=nope")
+        urllib.request.urlopen(base + "/?study=nope")  # the old address: redirected, then 404
     assert info.value.code == 404
 
 
@@ -178,7 +184,7 @@ def test_exported_html_is_self_contained(finished, tmp_path) -> None:
 
 def test_every_view_draws_its_data(finished, serve, browser) -> None:
     server = serve(finished, "done")
-    page, errors = open_page(browser, server.url)
+    page, errors = open_page(browser, server.page)
     counts = wait_for_views(page)
     assert all(n > 0 for n in counts.values()), counts
     rows = page.evaluate("document.querySelectorAll('#trial-table tbody tr').length")
@@ -189,13 +195,13 @@ def test_every_view_draws_its_data(finished, serve, browser) -> None:
     page.fill("#filter", "completed")
     assert page.evaluate("document.querySelectorAll('#trial-table tbody tr').length") == 5
     # A trial's own page.
-    page.goto(server.url.rstrip("/") + "/trial/0?study=done")
+    page.goto(server.page + "/trials/0")
     page.wait_for_function(
         "document.getElementById('trial-curves') && document.getElementById('trial-curves').data"
     )
     assert "Trial 0" in page.inner_text("#trial-view")
     # The best-model report.
-    page.goto(server.url + "?study=done#report")
+    page.goto(server.page + "#report")
     page.wait_for_function("document.getElementById('roc') && document.getElementById('roc').data")
     assert page.evaluate("document.getElementById('roc').data.length") == 3
     assert "cross-validation accuracy" in page.inner_text("#report")
@@ -223,7 +229,7 @@ def test_new_epochs_appear_without_a_reload(tmp_path, serve, browser) -> None:
                 break
             time.sleep(0.1)
         server = serve(db, "live")
-        page, errors = open_page(browser, server.url + "?study=live&refresh=300")
+        page, errors = open_page(browser, server.page + "?refresh=300")
         before = wait_for_views(page)["curves"]
         page.wait_for_timeout(3000)
         after = points_per_view(page)["curves"]
@@ -243,7 +249,7 @@ def test_new_epochs_appear_without_a_reload(tmp_path, serve, browser) -> None:
 
 def test_stored_strings_show_as_text(hostile, serve, browser) -> None:
     server = serve(hostile, "x<script>")
-    page, errors = open_page(browser, server.url + "?study=" + urllib.request.quote("x<script>"))
+    page, errors = open_page(browser, server.page)
     wait_for_views(page)
     assert page.evaluate("window.__xss") is None
     assert (

@@ -7,8 +7,10 @@ successive-halving picture, best so far against epochs and wall time, the worker
 timeline, parallel coordinates, hyperparameter importance, a trial table and a page per
 trial, the best-model report, and comparisons with Optuna.
 
-The server binds 127.0.0.1 unless told otherwise and serves only fixed routes: no URL
-maps to a file path, so nothing outside the study can be read.
+The pages and their data are routes of the service's ASGI application
+(:mod:`hpo.dashboard._routes`); ``hpo dashboard`` serves them alone, read-only, and
+``hpo serve`` beside the API. Fixed routes only: no URL maps to a file path, so nothing
+outside the study can be read.
 
 Plots are SVG, not WebGL: on a machine without a GPU (a headless browser, a server), the
 browser paints 35,000 line points in about 0.5 s as SVG and 3 s through software WebGL.
@@ -17,7 +19,6 @@ Views out of sight are drawn when they scroll into view.
 
 from __future__ import annotations
 
-import contextlib
 import html
 import json
 import math
@@ -25,14 +26,11 @@ import subprocess
 import sys
 import threading
 from functools import cache
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlparse
+from urllib.parse import quote
 
 from hpo.dashboard._data import DashboardData
-from hpo.store import StoreError
 
 HERE = Path(__file__).resolve().parent
 
@@ -81,6 +79,11 @@ def page_js() -> bytes:
     return (HERE / "page.js").read_bytes()
 
 
+def study_url(study: str) -> str:
+    """The page of ``study`` (any name: it is quoted into one path segment)."""
+    return "/studies/" + quote(study, safe="")
+
+
 def render_page(
     study: str = "", trial: str = "", compare: str = "", *, embedded: dict | None = None
 ) -> str:
@@ -90,8 +93,8 @@ def render_page(
     head = f"<!doctype html><html><head><meta charset='utf-8'><title>hpo · {q(title)}</title><style>{STYLE}</style>"
     if embedded is None:
         head += "<script src='/static/plotly.min.js'></script></head><body>"
-        overview = f"/?study={q(study)}"
-        report = f"/?study={q(study)}#report"
+        overview = q(study_url(study))
+        report = q(study_url(study)) + "#report"
         index = "<a href='/'>all studies</a>"
     else:
         head += f"<script>{plotly_js().decode()}</script></head><body>"
@@ -114,7 +117,7 @@ def render_page(
 def render_index(studies: list[dict[str, Any]]) -> str:
     q = html.escape
     rows = "".join(
-        f"<tr><td><a href='{q('/compare/' + s['name'] if s['status'] == 'comparison' else '/?study=' + s['name'])}'>"
+        f"<tr><td><a href='{q('/compare/' + quote(s['name'], safe='') if s['status'] == 'comparison' else study_url(s['name']))}'>"
         f"{q(s['name'])}</a></td><td>{q(str(s['status']))}</td><td>{q(str(s.get('scheduler', '')))}</td>"
         f"<td>{q(str(s.get('best_value', '')))}</td></tr>"
         for s in studies
@@ -137,126 +140,20 @@ def _clean(value: Any) -> Any:
     return value
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: DashboardServer
+class Importance:
+    """Hyperparameter importance per study, cached until the number of trials with a value
+    changes, and computed in a separate Python process, so that a slow computation never
+    holds up the live views' requests."""
 
-    def handle(self) -> None:
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the page went away
-            super().handle()
-
-    def log_message(self, format: str, *args: Any) -> None:  # quiet by default
-        if self.server.verbose:
-            super().log_message(format, *args)
-
-    def do_GET(self) -> None:
-        url = urlparse(self.path)
-        query = {k: v[-1] for k, v in parse_qs(url.query).items()}
-        path = unquote(url.path)
-        try:
-            if path == "/":
-                study = query.get("study") or self.server.default_study
-                if study:
-                    self.server.data.study(study)  # 404 for an unknown study
-                    return self._send(render_page(study).encode(), "text/html")
-                return self._send(render_index(self.server.data.studies()).encode(), "text/html")
-            if path.startswith("/trial/") and path[7:].isdigit():
-                study = query.get("study") or self.server.default_study or ""
-                return self._send(render_page(study, trial=path[7:]).encode(), "text/html")
-            if path.startswith("/compare/") and len(path) > 9:
-                name = path[9:]
-                if self.server.data.comparison(name) is None:
-                    return self._error(HTTPStatus.NOT_FOUND, f"no comparison named {name!r}")
-                return self._send(render_page(compare=name).encode(), "text/html")
-            if path == "/favicon.ico":
-                self.send_response(HTTPStatus.NO_CONTENT)
-                self.end_headers()
-                return None
-            if path == "/static/plotly.min.js":
-                return self._send(plotly_js(), "application/javascript", cache=True)
-            if path == "/static/page.js":
-                return self._send(page_js(), "application/javascript")
-            if path.startswith("/api/"):
-                return self._api(path[5:], query)
-            return self._error(HTTPStatus.NOT_FOUND, "not found")
-        except StoreError as exc:
-            return self._error(HTTPStatus.NOT_FOUND, str(exc))
-        except (ValueError, KeyError) as exc:
-            return self._error(HTTPStatus.BAD_REQUEST, f"bad request: {exc}")
-
-    def _api(self, endpoint: str, query: dict[str, str]) -> None:
-        data = self.server.data
-        study = query.get("study") or self.server.default_study or ""
-        if endpoint == "delta":
-            payload: Any = data.delta(study, int(query.get("epochs", 0)), int(query.get("events", 0)),
-                                      float(query.get("trials", 0)))  # fmt: skip
-        elif endpoint == "trial":
-            payload = data.trial(study, int(query["id"]))
-        elif endpoint == "importance":
-            payload = self.server.importance(study)
-        elif endpoint == "report":
-            payload = data.report(study)
-        elif endpoint == "comparison":
-            payload = data.comparison(query["name"])
-        elif endpoint == "studies":
-            payload = data.studies()
-        else:
-            return self._error(HTTPStatus.NOT_FOUND, "no such API endpoint")
-        try:  # the data API already sends null for NaN; _clean walks everything, so only if needed
-            body = json.dumps(payload, allow_nan=False, default=str, separators=(",", ":"))
-        except ValueError:
-            body = json.dumps(_clean(payload), allow_nan=False, default=str, separators=(",", ":"))
-        self._send(body.encode(), "application/json")
-
-    def _send(self, body: bytes, kind: str, cache: bool = False) -> None:
-        self.send_response(HTTPStatus.OK)
-        self.send_header("Content-Type", f"{kind}; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "max-age=86400" if cache else "no-store")
-        self.send_header("X-Content-Type-Options", "nosniff")
-        self.send_header(
-            "Content-Security-Policy",
-            "default-src 'self' 'unsafe-inline' 'unsafe-eval' data: blob:",
-        )
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _error(self, status: HTTPStatus, message: str) -> None:
-        body = json.dumps({"error": message}).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-
-class DashboardServer(ThreadingHTTPServer):
-    """The dashboard's HTTP server (127.0.0.1 by default)."""
-
-    daemon_threads = True
-
-    def __init__(self, storage: str | Path, study: str | None = None, host: str = "127.0.0.1",
-                 port: int = 8050, verbose: bool = False) -> None:  # fmt: skip
-        self.data = DashboardData(storage)
-        if study is not None:
-            self.data.study(study)
-        self.default_study = study
-        self.verbose = verbose
-        self._importance: dict[str, tuple[int, dict]] = {}
+    def __init__(self, data: DashboardData) -> None:
+        self.data = data
+        self._cache: dict[str, tuple[int, dict]] = {}
         self._lock = threading.Lock()
-        super().__init__((host, port), _Handler)
 
-    @property
-    def url(self) -> str:
-        host, port = self.server_address[:2]
-        return f"http://{host}:{port}/"
-
-    def importance(self, study: str) -> dict[str, float]:
-        """Cached until the number of trials with a value changes; computed in a separate
-        Python process, so that a slow computation never holds up the live views' requests
-        (threads would share the GIL; a forked worker of this threaded server could deadlock)."""
+    def __call__(self, study: str) -> dict[str, float]:
         n = sum(v is not None for v in self.data.trials(study)["best_value"])
         with self._lock:
-            cached = self._importance.get(study)
+            cached = self._cache.get(study)
             if cached and cached[0] == n:
                 return cached[1]
         command = [sys.executable, "-m", "hpo.dashboard._data", str(self.data.storage), study]
@@ -266,13 +163,17 @@ class DashboardServer(ThreadingHTTPServer):
         except (subprocess.SubprocessError, ValueError):
             scores = {}
         with self._lock:
-            self._importance[study] = (n, scores)
+            self._cache[study] = (n, scores)
         return scores
 
-    def start_background(self) -> threading.Thread:
-        thread = threading.Thread(target=self.serve_forever, daemon=True)
-        thread.start()
-        return thread
+
+def to_json(payload: Any) -> bytes:
+    """JSON without NaN or infinity (they become null)."""
+    try:  # the data API already sends null for NaN; _clean walks everything, so only if needed
+        body = json.dumps(payload, allow_nan=False, default=str, separators=(",", ":"))
+    except ValueError:
+        body = json.dumps(_clean(payload), allow_nan=False, default=str, separators=(",", ":"))
+    return body.encode()
 
 
 def write_html(storage: str | Path, study: str, path: str | Path) -> Path:
@@ -293,4 +194,11 @@ def write_comparison_html(comparison: dict[str, Any], path: str | Path) -> Path:
     return path
 
 
-__all__ = ["DashboardData", "DashboardServer", "render_page", "write_comparison_html", "write_html"]
+__all__ = [
+    "DashboardData",
+    "Importance",
+    "render_page",
+    "to_json",
+    "write_comparison_html",
+    "write_html",
+]

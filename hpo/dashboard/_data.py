@@ -7,13 +7,14 @@ last changed.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import sqlite3
 from pathlib import Path
 from typing import Any
 
-from hpo.store import StoreError, connect
+from hpo.store import StudyNotFound, connect
 
 
 def _finite(value: Any) -> Any:
@@ -34,7 +35,7 @@ class DashboardData:
     def _study_row(self, conn: sqlite3.Connection, name: str) -> sqlite3.Row:
         row = conn.execute("SELECT * FROM studies WHERE name = ?", (name,)).fetchone()
         if row is None:
-            raise StoreError(f"no study named {name!r} in {self.storage}")
+            raise StudyNotFound(f"no study named {name!r} in {self.storage}")
         return row
 
     def studies(self) -> list[dict[str, Any]]:
@@ -58,9 +59,9 @@ class DashboardData:
         """The study's header: settings, progress, and the planned brackets (for the SH view)."""
         with self._conn() as conn:
             row = dict(self._study_row(conn, name))
-        settings = json.loads(row.pop("settings"))
-        row["settings"] = settings
-        row["brackets"] = _planned_brackets(settings)
+        text = row.pop("settings")
+        row["settings"] = json.loads(text)
+        row["brackets"] = _planned_brackets(text)
         return row
 
     def trials(self, name: str, since: float = 0.0) -> dict[str, Any]:
@@ -134,7 +135,7 @@ class DashboardData:
                 "SELECT * FROM trials WHERE study_id = ? AND trial_id = ?", (study_id, trial_id)
             ).fetchone()
             if row is None:
-                raise StoreError(f"study {name!r} has no trial {trial_id}")
+                raise StudyNotFound(f"study {name!r} has no trial {trial_id}")
             epochs = conn.execute(
                 "SELECT epoch, metrics, seconds, worker FROM epochs WHERE study_id = ? AND trial_id = ? "
                 "ORDER BY epoch",
@@ -244,12 +245,14 @@ def _table_exists(conn: sqlite3.Connection, table: str) -> bool:
     )
 
 
-def _planned_brackets(settings: dict[str, Any]) -> list[dict[str, Any]]:
-    """The brackets the study planned: ``[{"s": 3, "rungs": [[27, 1], [9, 3], …]}, …]``."""
+@functools.lru_cache(maxsize=64)
+def _planned_brackets(settings: str) -> list[dict[str, Any]]:
+    """The brackets the study planned: ``[{"s": 3, "rungs": [[27, 1], [9, 3], …]}, …]``
+    (cached by the settings' text: a live page asks every two seconds)."""
     from hpo.settings import SearchSettings
 
     try:
-        scheduler = SearchSettings.from_dict(settings).build_scheduler()
+        scheduler = SearchSettings.from_dict(json.loads(settings)).build_scheduler()
     except Exception:  # a study whose settings no longer build (e.g. a simulator table)
         return []
     return [

@@ -82,9 +82,11 @@ async function getJSON(path) {
   return response.json();
 }
 
+const STUDY_API = `/api/studies/${encodeURIComponent(STUDY)}`;
+
 function api(path, params) {
-  const q = new URLSearchParams({study: STUDY, ...params});
-  return getJSON(`/api/${path}?${q}`);
+  const q = new URLSearchParams(params || {});
+  return getJSON(`${STUDY_API}/${path}?${q}`);
 }
 
 // -- views --------------------------------------------------------------------------------
@@ -297,7 +299,7 @@ function drawTable() {
   const body = shown.map((r) => el("tr", {}, ...COLUMNS.map((c) => {
     const v = r[c];
     if (c === "trial_id") {
-      const a = el("a", {href: EMBEDDED ? `#trial=${v}` : `/trial/${v}?study=${encodeURIComponent(STUDY)}`, text: String(v)});
+      const a = el("a", {href: EMBEDDED ? `#trial=${v}` : `/studies/${encodeURIComponent(STUDY)}/trials/${v}`, text: String(v)});
       return el("td", {}, a);
     }
     const text = c === "config" ? JSON.stringify(v) : (typeof v === "number" && !Number.isInteger(v) ? v.toFixed(4) : (v ?? "–"));
@@ -450,7 +452,7 @@ function show(section) {
 async function start() {
   if (ROOT.dataset.compare) {
     show("compare-section");
-    const cmp = EMBEDDED ? JSON.parse(EMBEDDED.textContent).comparison : await getJSON(`/api/comparison?name=${encodeURIComponent(ROOT.dataset.compare)}`);
+    const cmp = EMBEDDED ? JSON.parse(EMBEDDED.textContent).comparison : await getJSON(`/api/comparisons/${encodeURIComponent(ROOT.dataset.compare)}`);
     drawComparison(cmp);
     return;
   }
@@ -472,7 +474,7 @@ async function start() {
         drawTrial({...row, trial_id: trialId, epochs: {epoch: c.x, [S.study.metric]: c.y},
           events: S.events.filter((e) => e[0] === Number(trialId)).map(([, kind, epoch, reason]) => ({kind, epoch, reason}))});
       } else {
-        api("trial", {id: trialId}).then(drawTrial);
+        api(`trials/${encodeURIComponent(trialId)}`).then(drawTrial);
       }
     } else if (location.hash === "#report") {
       show("report-section");

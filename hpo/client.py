@@ -1,0 +1,381 @@
+"""A small Python client of the service (``hpo serve``), with a function-style loop.
+
+>>> import hpo.client                                         # doctest: +SKIP
+>>> study = hpo.client.connect("http://127.0.0.1:8000").study("mlp")
+>>> for trial in study.trials():                 # until the study is finished
+...     model = build(trial.config, seed=trial.seed)
+...     if trial.resume:                         # a paused trial, promoted
+...         model.load(trial.restore())
+...     for epoch in trial.epochs():             # from_epoch + 1 … until_epoch
+...         if trial.report(epoch, train_one_epoch(model)) != "continue":
+...             break
+...     trial.checkpoint(model.state())          # kept when the trial paused
+
+Every call retries with backoff when the server cannot be reached (a restart, a
+dropped connection) for up to ``retry_for`` seconds; the API is idempotent where a retry
+could repeat a call (the same ``client_id`` gets the same assignment, a report of the
+same epoch is recorded once). A lease lost to another client (this one was silent too
+long) makes :meth:`Trial.report` answer ``stop``.
+
+Checkpoints travel as pickles of whatever the training code passes: load them only from
+a server you trust, as with any pickle.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import random
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import httpx
+
+log = logging.getLogger("hpo.client")
+
+RETRIED_STATUS = frozenset({502, 503, 504})
+
+
+class ClientError(RuntimeError):
+    """The server refused a request (``status``, and its one-sentence ``message``)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+class StudyOver(ClientError):
+    """The study is finished or stopped: there is no more work."""
+
+
+def default_client_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+def connect(
+    url: str,
+    *,
+    token: str | None = None,
+    timeout: float = 30.0,
+    retry_for: float = 300.0,
+) -> Client:
+    """A client of the server at ``url``; ``token`` defaults to ``$HPO_TOKEN``."""
+    return Client(url, token=token, timeout=timeout, retry_for=retry_for)
+
+
+class Client:
+    """Talks to one server; thread-safe (httpx's connection pool)."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        token: str | None = None,
+        timeout: float = 30.0,
+        retry_for: float = 300.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        token = token if token is not None else os.environ.get("HPO_TOKEN") or None
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.url = url.rstrip("/")
+        self.retry_for = retry_for
+        self._http = httpx.Client(
+            base_url=self.url, headers=headers, timeout=timeout, transport=transport
+        )
+        self._heartbeats = _Heartbeats()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- studies -----------------------------------------------------------------------------
+
+    def study(self, name: str) -> Study:
+        return Study(self, name)
+
+    def create_study(
+        self, name: str, space: str | Mapping[str, Any], *, managed: bool = False, **settings: Any
+    ) -> Study:
+        """Create ``name`` (or find it, with the same settings). ``space`` is YAML text of a
+        search file or the hyperparameters as a mapping; ``settings`` as in a search file."""
+        body = {"name": name, "space": space if isinstance(space, str) else dict(space),
+                "settings": settings, "managed": managed}  # fmt: skip
+        self.request("POST", "/api/studies", json=body, timeout=120.0)
+        return Study(self, name)
+
+    def studies(self) -> list[dict[str, Any]]:
+        return self.request("GET", "/api/studies").json()
+
+    def health(self) -> dict[str, Any]:
+        return self.request("GET", "/api/health").json()
+
+    # -- the one way out to the server ----------------------------------------------------------------
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """Send a request; retry while the server cannot be reached; raise on a refusal."""
+        give_up = time.monotonic() + self.retry_for
+        delay = 0.05
+        while True:
+            try:
+                response = self._http.request(method, path, **kwargs)
+            except httpx.TransportError as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+            else:
+                if response.status_code not in RETRIED_STATUS:
+                    break
+                problem = f"HTTP {response.status_code}"
+            if time.monotonic() + delay > give_up:
+                raise ClientError(0, f"cannot reach {self.url} ({problem})")
+            time.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 2, 2.0)
+        if response.status_code >= 400:
+            try:
+                message = response.json().get("error") or response.text
+            except ValueError:
+                message = response.text or response.reason_phrase
+            kind = StudyOver if response.status_code == 410 else ClientError
+            raise kind(response.status_code, message)
+        return response
+
+
+class Study:
+    """One study on the server: ask for its trials, read its results."""
+
+    def __init__(self, client: Client, name: str) -> None:
+        self.client, self.name = client, name
+        self._path = f"/api/studies/{name}"
+
+    def info(self) -> dict[str, Any]:
+        """Status counts, the plan and the best trial so far."""
+        return self.client.request("GET", self._path).json()
+
+    def best(self) -> dict[str, Any]:
+        return self.client.request("GET", f"{self._path}/best").json()
+
+    def trials_table(self) -> list[dict[str, Any]]:
+        return self.client.request("GET", f"{self._path}/trials").json()
+
+    def export(self, format: str = "csv") -> bytes:
+        return self.client.request("GET", f"{self._path}/export", params={"format": format}).content
+
+    def stop(self) -> dict[str, Any]:
+        return self.client.request("POST", f"{self._path}/stop").json()
+
+    def suggest(self, client_id: str, wait: float = 10.0) -> Trial | None:
+        """One assignment, or None if nothing could start within ``wait`` seconds.
+        Raises :class:`StudyOver` when the study is finished."""
+        response = self.client.request(
+            "POST", f"{self._path}/suggest", json={"client_id": client_id, "wait": wait},
+            timeout=wait + 30.0,
+        )  # fmt: skip
+        if response.status_code == 204:
+            return None
+        return Trial(self, response.json())
+
+    def trials(self, client_id: str | None = None, *, wait: float = 10.0) -> Iterator[Trial]:
+        """Assignments, one after another, until the study is finished."""
+        client_id = client_id or default_client_id()
+        while True:
+            try:
+                trial = self.suggest(client_id, wait)
+            except StudyOver:
+                return
+            if trial is None:
+                continue
+            try:
+                yield trial
+            finally:
+                trial.close()
+
+    def run(
+        self, train: Callable[[dict[str, Any], Trial], Any], client_id: str | None = None
+    ) -> int:
+        """Call ``train(config, trial)`` for every assignment until the study is finished.
+
+        An exception in ``train`` fails that trial (with the exception as its reason) and
+        the loop goes on, as in the tuner. Returns the number of assignments run.
+        """
+        n = 0
+        for trial in self.trials(client_id):
+            n += 1
+            try:
+                train(dict(trial.config), trial)
+            except Exception as exc:
+                from hpo.runners._base import describe_error
+
+                trial.fail(describe_error(exc))
+        return n
+
+
+class Trial:
+    """One assignment: what to train, and the calls that report it."""
+
+    def __init__(self, study: Study, assignment: dict[str, Any]) -> None:
+        self.study = study
+        self.trial_id: int = assignment["trial_id"]
+        self.config: dict[str, Any] = assignment["config"]
+        self.seed: int = assignment["seed"]
+        self.from_epoch: int = assignment["from_epoch"]
+        self.until_epoch: int = assignment["until_epoch"]
+        self.resume: bool = assignment["resume"]
+        self.lease: str = assignment["lease"]
+        self.lease_seconds: float = assignment["lease_seconds"]
+        self.metric: str = assignment["metric"]
+        self.max_epochs: int = assignment["max_epochs"]
+        self.action = "continue"
+        self.checkpoint_wanted = False
+        self.last_epoch = self.from_epoch
+        self._path = f"{study._path}/trials/{self.trial_id}"
+        self._clock = self.contact = time.perf_counter()
+        study.client._heartbeats.add(self)
+
+    def __repr__(self) -> str:
+        return (f"Trial({self.trial_id}, epochs {self.from_epoch + 1}..{self.until_epoch}, "
+                f"config={self.config})")  # fmt: skip
+
+    @property
+    def id(self) -> int:
+        return self.trial_id
+
+    def epochs(self) -> Iterator[int]:
+        """Epoch numbers to train: from ``from_epoch + 1`` until the trial is told anything
+        but ``continue`` (the end moves when the scheduler keeps the trial going)."""
+        epoch = self.last_epoch
+        while self.action == "continue" and epoch < self.until_epoch:
+            epoch += 1
+            self._clock = time.perf_counter()
+            yield epoch
+
+    def report(self, epoch: int, metrics: Mapping[str, float], seconds: float | None = None) -> str:
+        """Report epoch ``epoch``; returns ``continue``, ``pause`` or ``stop``."""
+        if seconds is None:
+            seconds = time.perf_counter() - self._clock
+        body = {"lease": self.lease, "epoch": int(epoch), "seconds": max(0.0, float(seconds)),
+                "metrics": {k: _number(v) for k, v in metrics.items()}}  # fmt: skip
+        try:
+            told = self.study.client.request("POST", f"{self._path}/measurements", json=body).json()
+        except StudyOver:
+            told = {"action": "stop", "until_epoch": epoch, "checkpoint_wanted": False}
+        except ClientError as exc:
+            if exc.status != 409:
+                raise
+            log.warning("trial %s: %s", self.trial_id, exc.message)
+            told = {"action": "stop", "until_epoch": epoch, "checkpoint_wanted": False}
+        self.contact = time.perf_counter()
+        self.action = told["action"]
+        self.until_epoch = told["until_epoch"]
+        self.checkpoint_wanted = told["checkpoint_wanted"]
+        self.last_epoch = epoch
+        self._clock = time.perf_counter()
+        if self.action != "continue" and not self.checkpoint_wanted:
+            self.close()
+        return self.action
+
+    def restore(self) -> Any:
+        """The state saved by :meth:`checkpoint` (unpickled), or None for a fresh start."""
+        blob = self.restore_bytes()
+        return None if blob is None else pickle.loads(blob)
+
+    def restore_bytes(self) -> bytes | None:
+        if self.from_epoch == 0:
+            return None
+        response = self.study.client.request("GET", f"{self._path}/checkpoint")
+        return response.content
+
+    def checkpoint(self, state: Any) -> None:
+        """Save the trial's state (pickled) after the last reported epoch, unless the trial
+        was stopped: a paused trial resumes from it, here or on another client."""
+        if self.action == "stop" or self.last_epoch == 0:
+            return
+        self.checkpoint_bytes(pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def checkpoint_bytes(self, blob: bytes) -> None:
+        try:
+            self.study.client.request(
+                "PUT", f"{self._path}/checkpoint", content=blob,
+                params={"lease": self.lease, "epoch": self.last_epoch},
+                headers={"Content-Type": "application/octet-stream"},
+            )  # fmt: skip
+        except ClientError as exc:
+            if exc.status not in (409, 410):
+                raise
+            log.warning("trial %s: checkpoint not kept: %s", self.trial_id, exc.message)
+        if self.action != "continue":
+            self.close()
+
+    def fail(self, reason: str) -> None:
+        """The trial cannot go on (an exception, say): it fails with ``reason``."""
+        self.action = "stop"
+        self.close()
+        try:
+            self.study.client.request("POST", f"{self._path}/fail",
+                                      json={"lease": self.lease, "reason": reason[:2000]})  # fmt: skip
+        except ClientError as exc:
+            if exc.status not in (409, 410):
+                raise
+
+    def heartbeat(self) -> str:
+        try:
+            told = self.study.client.request("POST", f"{self._path}/heartbeat",
+                                             json={"lease": self.lease}).json()  # fmt: skip
+        except ClientError as exc:
+            if exc.status not in (409, 410):
+                raise
+            return "stop"
+        return told["action"]
+
+    def close(self) -> None:
+        """No more heartbeats for this assignment."""
+        self.study.client._heartbeats.discard(self)
+
+
+class _Heartbeats:
+    """One thread per client renews the leases of its trials that have been quiet for a
+    third of their lease (a long epoch); reports renew them anyway."""
+
+    def __init__(self) -> None:
+        self._trials: set[Trial] = set()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def add(self, trial: Trial) -> None:
+        with self._lock:
+            self._trials.add(trial)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, daemon=True, name="hpo-heartbeats"
+                )
+                self._thread.start()
+
+    def discard(self, trial: Trial) -> None:
+        with self._lock:
+            self._trials.discard(trial)
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(0.5)
+            with self._lock:
+                due = [t for t in self._trials
+                       if time.perf_counter() - t.contact > t.lease_seconds / 3]  # fmt: skip
+            for trial in due:
+                trial.contact = time.perf_counter()
+                try:
+                    if trial.heartbeat() != "continue":
+                        self.discard(trial)
+                except ClientError as exc:
+                    log.warning("trial %s: heartbeat failed: %s", trial.trial_id, exc.message)
+
+
+def _number(value: Any) -> float | None:
+    value = float(value)
+    return None if value != value or value in (float("inf"), float("-inf")) else value

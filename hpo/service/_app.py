@@ -1,0 +1,562 @@
+"""The service's HTTP surface: a FastAPI application over :class:`Service`.
+
+Routes (JSON unless said; OpenAPI at ``/openapi.json`` and ``/docs``):
+
+* ``POST /api/studies`` create (idempotent by name and settings), ``GET /api/studies``,
+  ``GET /api/studies/{name}``, ``POST /api/studies/{name}/stop``;
+* ``POST /api/studies/{name}/suggest`` ask for work: 200 an assignment, 204 nothing now
+  (``Retry-After``), 410 the study is over;
+* ``POST /api/studies/{name}/trials/{id}/measurements`` report an epoch: ``continue``,
+  ``pause`` or ``stop``; ``…/heartbeat``, ``…/fail``; ``PUT``/``GET …/checkpoint`` an
+  opaque blob;
+* ``GET /api/studies/{name}/trials``, ``…/best``, ``…/export?format=csv|parquet``, and
+  the dashboard's pages and data (:mod:`hpo.dashboard._routes`).
+
+Errors are ``{"error": "one sentence"}`` with a 4xx status, never a stack trace. Bodies
+and checkpoints have size limits; with a token, every route but ``/api/health`` and
+``/login`` needs ``Authorization: Bearer <token>`` (the dashboard's pages also take the
+cookie that ``/login?token=…`` sets).
+
+The handlers that change a study are ``async`` and never await while they do so: they
+run one at a time on the event loop, which is what keeps a study's scheduler consistent
+without locks. Reads that may take long run in the thread pool with their own connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import io
+import logging
+import math
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictFloat, StrictInt
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from hpo.dashboard import DashboardData
+from hpo.dashboard._routes import dashboard_router
+from hpo.service._service import Service, study_info
+from hpo.service._study import ServiceError
+from hpo.settings import SearchSettings, SettingsError
+from hpo.space import SpaceError, parse_yaml
+from hpo.store import StoreError, StudyNotFound, StudyReader
+
+log = logging.getLogger("hpo.service")
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
+CLIENT_PATTERN = r"^[\x21-\x7e]{1,200}$"  # printable ASCII, no spaces
+MAX_BODY_BYTES = 1 << 20
+MAX_CHECKPOINT_BYTES = 64 << 20
+OPEN_PATHS = frozenset({"/api/health", "/login", "/favicon.ico"})
+
+
+def _number_or_null(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"must be a number or null, not {type(value).__name__} {value!r:.40}")
+    return float(value)
+
+
+Number = StrictFloat | StrictInt
+Metric = Annotated[float | None, BeforeValidator(_number_or_null)]
+StudyName = Annotated[str, Path(pattern=NAME_PATTERN, description="letters, digits, . _ -")]
+AnyStudyName = Annotated[str, Path(description="a study's name")]
+
+
+# -- bodies ------------------------------------------------------------------------------------
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StudyIn(_Body):
+    name: str = Field(pattern=NAME_PATTERN, description="letters, digits, . _ - (≤ 100)")
+    space: str | dict[str, Any] = Field(
+        description="YAML text of a search file (with space: and any settings), or the "
+        "hyperparameters as a JSON object"
+    )
+    settings: dict[str, Any] = Field(
+        default_factory=dict,
+        description="run settings, as in a search file: scheduler, max_epochs, eta, budget, "
+        "sampler, metric, mode, seed, lease_seconds, max_failures, …",
+    )
+    managed: bool = Field(
+        False, description="run the trials on the server's own workers (hpo submit)"
+    )
+
+
+class SuggestIn(_Body):
+    client_id: str = Field(
+        pattern=CLIENT_PATTERN,
+        description="the asking worker; asking again before reporting gives the same assignment",
+    )
+    wait: float = Field(
+        0.0, ge=0, le=60, description="seconds to wait for work before answering 204"
+    )
+
+
+class MeasurementIn(_Body):
+    lease: str = Field(max_length=64)
+    epoch: StrictInt = Field(ge=1, le=1_000_000_000)
+    metrics: dict[Annotated[str, Field(min_length=1, max_length=100)], Metric] = Field(
+        max_length=200, description="numbers; null (or NaN) for a value that diverged"
+    )
+    seconds: Number = Field(0.0, ge=0)
+
+
+class LeaseIn(_Body):
+    lease: str = Field(max_length=64)
+
+
+class FailIn(_Body):
+    lease: str = Field(max_length=64)
+    reason: str = Field("", max_length=2000)
+
+
+# -- answers (for the OpenAPI document) ----------------------------------------------------------
+
+
+class AssignmentOut(BaseModel):
+    trial_id: int
+    config: dict[str, Any]
+    seed: int
+    from_epoch: int = Field(description="restore the checkpoint saved after this epoch (0: none)")
+    until_epoch: int = Field(description="train and report epochs from_epoch+1 … until_epoch")
+    resume: bool
+    lease: str
+    lease_seconds: float
+    bracket: int
+    rung: int
+    max_epochs: int
+    metric: str
+
+
+class ToldOut(BaseModel):
+    action: str = Field(description="continue | pause | stop")
+    until_epoch: int
+    checkpoint_wanted: bool = Field(
+        description="upload the trial's state now (a paused trial resumes from it)"
+    )
+
+
+# -- the application -------------------------------------------------------------------------------
+
+
+class _Waiters:
+    """Suggest requests that wait for work, woken when their study changes."""
+
+    def __init__(self) -> None:
+        self._events: dict[str, asyncio.Event] = {}
+
+    def event(self, name: str) -> asyncio.Event:
+        return self._events.setdefault(name, asyncio.Event())
+
+    def notify(self, name: str) -> None:
+        event = self._events.pop(name, None)
+        if event is not None:
+            event.set()
+
+
+def create_app(
+    storage: str,
+    *,
+    token: str | None = None,
+    readonly: bool = False,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    max_checkpoint_bytes: int = MAX_CHECKPOINT_BYTES,
+    clock: Callable[[], float] = time.time,
+    expire_every: float = 0.5,
+) -> FastAPI:
+    """The service (or, ``readonly``, the dashboard alone) over the database ``storage``."""
+    service = None if readonly else Service(storage, clock=clock)
+    data = DashboardData(storage)
+    waiters = _Waiters()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        task = None
+        if service is not None:
+            service.open()
+            task = asyncio.create_task(_expire_forever(service, waiters, expire_every))
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                await run_in_threadpool(service.close)
+
+    app = FastAPI(
+        title="hpo",
+        summary="Hyperparameter search as a service: successive halving, HyperBand, ASHA.",
+        version=_version(),
+        lifespan=lifespan,
+    )
+    app.state.service = service
+    _errors(app)
+    app.add_middleware(_Guard, token=token, max_body=max_body_bytes,
+                       max_checkpoint=max_checkpoint_bytes)  # fmt: skip
+
+    @app.get("/api/health", tags=["service"])
+    async def health() -> dict[str, Any]:
+        """Liveness, and whether this server takes work (False: dashboard only)."""
+        return {"ok": True, "version": _version(), "takes_work": service is not None}
+
+    @app.get("/login", include_in_schema=False)
+    async def login(token_: Annotated[str, Query(alias="token")] = "") -> Response:
+        if token is None:
+            return RedirectResponse("/")
+        if not hmac.compare_digest(token_.encode(), token.encode()):
+            return _error(401, "the token is wrong")
+        response = RedirectResponse("/")
+        response.set_cookie("hpo_token", token, httponly=True, samesite="strict")
+        return response
+
+    # -- reading ------------------------------------------------------------------------------------
+
+    @app.get("/api/studies", tags=["studies"])
+    def list_studies() -> list[dict[str, Any]]:
+        """Every study of the database, newest last."""
+        with StudyReader(storage) as reader:
+            frame = reader.studies()
+        return _records(frame)
+
+    @app.get("/api/studies/{name}", tags=["studies"])
+    async def get_study(name: AnyStudyName) -> dict[str, Any]:
+        """Status counts, the plan, and the best trial so far."""
+        if service is not None and name in service.studies:
+            return service.studies[name].summary()
+        run = service.managed.get(name) if service is not None else None
+        return await run_in_threadpool(study_info, storage, name, run)
+
+    @app.get("/api/studies/{name}/trials", tags=["studies"])
+    def trials(name: AnyStudyName) -> list[dict[str, Any]]:
+        """One row per trial: status, bracket, rung, epochs, values, configuration."""
+        with StudyReader(storage) as reader:
+            return _records(reader.trials(name))
+
+    @app.get("/api/studies/{name}/best", tags=["studies"])
+    def best(name: AnyStudyName) -> dict[str, Any]:
+        """The best trial: its value, epochs and configuration."""
+        with StudyReader(storage) as reader:
+            return reader.best(name)
+
+    @app.get("/api/studies/{name}/export", tags=["studies"])
+    def export(
+        name: AnyStudyName, format: Annotated[str, Query(pattern="^(csv|parquet)$")] = "csv"
+    ) -> Response:
+        """Every epoch with its trial's configuration, as CSV or Parquet."""
+        with StudyReader(storage) as reader:
+            frame = reader.export_frame(name)
+        buffer = io.BytesIO()
+        if format == "csv":
+            frame.to_csv(buffer, index=False)
+            kind = "text/csv"
+        else:
+            frame.to_parquet(buffer, index=False)
+            kind = "application/vnd.apache.parquet"
+        disposition = f'attachment; filename="export.{format}"'
+        return Response(buffer.getvalue(), media_type=kind,
+                        headers={"Content-Disposition": disposition})  # fmt: skip
+
+    app.include_router(dashboard_router(data))
+    if service is None:
+        return app
+
+    # -- creating and stopping -----------------------------------------------------------------------
+
+    @app.post("/api/studies", tags=["studies"], status_code=201)
+    async def create_study(body: StudyIn, response: Response) -> dict[str, Any]:
+        """Create a study; the same name with equal settings returns it (200), with other
+        settings is a conflict (409). ``managed`` runs it on the server's own workers."""
+        settings = _settings(body)
+        if body.managed and body.name not in service.managed:
+            from hpo.search import check_trainer
+
+            if service.stored(body.name) is None:
+                await run_in_threadpool(check_trainer, settings)  # imports, data: off the loop
+        created = service.create(body.name, settings, managed=body.managed)
+        if not created:
+            response.status_code = 200
+        if body.managed:
+            await run_in_threadpool(service.managed[body.name].started.wait, 60)
+            run = service.managed[body.name]
+            if run.error:
+                raise ServiceError(f"study {body.name!r} could not start: {run.error}")
+        return await get_study(body.name)
+
+    @app.post("/api/studies/{name}/stop", tags=["studies"])
+    async def stop(name: AnyStudyName) -> dict[str, Any]:
+        """Stop a study: no more work is handed out; what is recorded stays."""
+        service.stop(name)
+        waiters.notify(name)
+        return await get_study(name)
+
+    # -- the ask/tell loop ----------------------------------------------------------------------------
+
+    @app.post(
+        "/api/studies/{name}/suggest",
+        tags=["trials"],
+        response_model=AssignmentOut,
+        responses={204: {"description": "nothing to run now; ask again after Retry-After"},
+                   410: {"description": "the study is over"}},
+    )  # fmt: skip
+    async def suggest(name: StudyName, body: SuggestIn) -> Any:
+        """Ask for work: a trial, its configuration and seed, the epochs to train, a lease."""
+        study = service.served(name)
+        deadline = time.monotonic() + body.wait
+        while True:
+            assignment = study.suggest(body.client_id)
+            if assignment is not None:
+                waiters.notify(name)  # the tape moved: others may now find work too
+                return JSONResponse(assignment.to_dict())
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return Response(status_code=204, headers={"Retry-After": "1"})
+            event = waiters.event(name)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), remaining)
+
+    @app.post("/api/studies/{name}/trials/{trial_id}/measurements", tags=["trials"],
+              response_model=ToldOut)  # fmt: skip
+    async def measure(name: StudyName, trial_id: int, body: MeasurementIn) -> Any:
+        """Report one epoch's metrics; the answer says whether to continue, pause or stop.
+        A retried report (same lease and epoch) records once and gets the same answer."""
+        metrics = {k: math.nan if v is None else float(v) for k, v in body.metrics.items()}
+        told = service.served(name).measure(trial_id, body.lease, body.epoch, metrics,
+                                            float(body.seconds))  # fmt: skip
+        if told.action != "continue" or told.checkpoint_wanted:
+            waiters.notify(name)
+        return JSONResponse(
+            {"action": told.action, "until_epoch": told.until_epoch,
+             "checkpoint_wanted": told.checkpoint_wanted}
+        )  # fmt: skip
+
+    @app.post("/api/studies/{name}/trials/{trial_id}/heartbeat", tags=["trials"],
+              response_model=ToldOut)  # fmt: skip
+    async def heartbeat(name: StudyName, trial_id: int, body: LeaseIn) -> Any:
+        """Renew a lease during a long epoch."""
+        told = service.served(name).heartbeat(trial_id, body.lease)
+        return {"action": told.action, "until_epoch": told.until_epoch, "checkpoint_wanted": False}
+
+    @app.post("/api/studies/{name}/trials/{trial_id}/fail", tags=["trials"])
+    async def fail(name: StudyName, trial_id: int, body: FailIn) -> dict[str, Any]:
+        """The trial cannot be trained (an exception, a bad state): it fails with the reason."""
+        service.served(name).fail(trial_id, body.lease, body.reason)
+        waiters.notify(name)
+        return {"trial_id": trial_id, "status": "failed"}
+
+    @app.put("/api/studies/{name}/trials/{trial_id}/checkpoint", tags=["trials"])
+    async def put_checkpoint(
+        name: StudyName,
+        trial_id: int,
+        lease: Annotated[str, Query(max_length=64)],
+        epoch: Annotated[int, Query(ge=1)],
+        request: Request,
+    ) -> dict[str, Any]:
+        """Keep the trial's state after ``epoch`` epochs (an opaque body): a paused trial
+        resumes from it on any client."""
+        study = service.served(name)
+        blob = await request.body()
+        if not blob:
+            raise ServiceError("the checkpoint is empty; send the trial's state as the body")
+        study.put_checkpoint(trial_id, lease, epoch, blob)
+        waiters.notify(name)
+        return {"trial_id": trial_id, "epoch": epoch, "bytes": len(blob)}
+
+    @app.get("/api/studies/{name}/trials/{trial_id}/checkpoint", tags=["trials"],
+             responses={200: {"content": {"application/octet-stream": {}}}})  # fmt: skip
+    async def get_checkpoint(name: StudyName, trial_id: int) -> Response:
+        """The trial's latest state; header ``X-HPO-Epoch`` says after which epoch."""
+        epoch, blob = service.served(name).checkpoint(trial_id)
+        return Response(blob, media_type="application/octet-stream",
+                        headers={"X-HPO-Epoch": str(epoch)})  # fmt: skip
+
+    return app
+
+
+async def _expire_forever(service: Service, waiters: _Waiters, every: float) -> None:
+    """Leases run out even when nobody asks: check them a few times a second."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            for name in service.expire():
+                waiters.notify(name)
+        except Exception:  # keep the loop alive; the failure is in the server's log
+            log.exception("expiring leases failed")
+
+
+def _settings(body: StudyIn) -> SearchSettings:
+    if isinstance(body.space, str):
+        doc = parse_yaml(body.space, "space")
+        if isinstance(doc, dict) and "space" not in doc:
+            doc = {"space": doc}
+    else:
+        doc = {"space": body.space}
+    if not isinstance(doc, dict):
+        raise SettingsError("space: expected a mapping of hyperparameters")
+    doc = {**doc, **body.settings, "name": body.name}
+    return SearchSettings.from_document(doc, source="study")
+
+
+def _records(frame: Any) -> list[dict[str, Any]]:
+    """A DataFrame as JSON-ready records (NaN becomes null)."""
+    import json
+
+    return json.loads(frame.to_json(orient="records"))
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("hpo")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0"
+
+
+# -- errors: one JSON sentence, never a stack trace ---------------------------------------------------
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+def _errors(app: FastAPI) -> None:
+    @app.exception_handler(ServiceError)
+    async def service_error(request: Request, exc: ServiceError) -> JSONResponse:
+        return _error(exc.status, exc.message)
+
+    @app.exception_handler(StudyNotFound)
+    async def not_found(request: Request, exc: StudyNotFound) -> JSONResponse:
+        return _error(404, str(exc))
+
+    @app.exception_handler(StoreError)
+    async def store_error(request: Request, exc: StoreError) -> JSONResponse:
+        return _error(409, str(exc))
+
+    @app.exception_handler(SettingsError)
+    @app.exception_handler(SpaceError)
+    async def bad_settings(request: Request, exc: ValueError) -> JSONResponse:
+        return _error(422, " ".join(str(exc).split()))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return _error(422, _one_sentence(exc.errors()))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        message = exc.detail if isinstance(exc.detail, str) else "request refused"
+        if exc.status_code == 404 and message == "Not Found":
+            message = f"no route {request.url.path!r}; the API is described at /docs"
+        return _error(exc.status_code, message, getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def crash(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("%s %s failed", request.method, request.url.path)
+        return _error(500, f"internal error ({type(exc).__name__}); see the server's log")
+
+
+def _one_sentence(errors: Any) -> str:
+    """The first validation error as ``where: what`` (``body.epoch: Input should be …``)."""
+    if not errors:
+        return "invalid request"
+    first = errors[0]
+    where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "body"
+    message = str(first.get("msg", "is invalid")).removeprefix("Value error, ")
+    if first.get("type") == "json_invalid":
+        return f"the body is not valid JSON ({first.get('ctx', {}).get('error', message)})"
+    if first.get("type") == "missing":
+        return f"{where} is missing"
+    if first.get("type") == "extra_forbidden":
+        return f"{where} is not a field of this request"
+    return f"{where}: {message}"
+
+
+# -- a guard in front of everything: the token and the size of bodies ------------------------------
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class _Guard:
+    """Pure ASGI middleware: bearer-token check (constant time) and body size limits."""
+
+    def __init__(self, app: Any, *, token: str | None, max_body: int, max_checkpoint: int) -> None:
+        self.app = app
+        self.token = token.encode() if token else None
+        self.max_body, self.max_checkpoint = max_body, max_checkpoint
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        if self.token is not None and path not in OPEN_PATHS and not self._authorised(scope):
+            await _send_error(send, 401, "a bearer token is required (Authorization: Bearer TOKEN; "
+                              "the dashboard: open /login?token=TOKEN once)",
+                              [(b"www-authenticate", b"Bearer")])  # fmt: skip
+            return
+        limit = self.max_checkpoint if path.endswith("/checkpoint") else self.max_body
+        for key, value in scope["headers"]:
+            if key == b"content-length" and value.isdigit() and int(value) > limit:
+                await _send_error(send, 413, f"the body is larger than {limit} bytes")
+                return
+        received, started = 0, False
+
+        async def limited_receive() -> dict:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise _TooLarge
+            return message
+
+        async def tracking_send(message: dict) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _TooLarge:
+            if not started:
+                await _send_error(send, 413, f"the body is larger than {limit} bytes")
+
+    def _authorised(self, scope: dict) -> bool:
+        assert self.token is not None
+        for key, value in scope["headers"]:
+            if key == b"authorization" and value[:7].lower() == b"bearer ":
+                return hmac.compare_digest(value[7:].strip(), self.token)
+            # Cookies only for reading (a page cannot be tricked into a write by another site).
+            if key == b"cookie" and scope["method"] in ("GET", "HEAD"):
+                for part in value.split(b";"):
+                    name, _, given = part.strip().partition(b"=")
+                    if name == b"hpo_token":
+                        return hmac.compare_digest(given, self.token)
+        return False
+
+
+async def _send_error(
+    send: Callable, status: int, message: str, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    import json
+
+    body = json.dumps({"error": message}).encode()
+    await send(
+        {"type": "http.response.start", "status": status,
+         "headers": [(b"content-type", b"application/json"),
+                     (b"content-length", str(len(body)).encode()), *(headers or [])]}
+    )  # fmt: skip
+    await send({"type": "http.response.body", "body": body})

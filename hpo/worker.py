@@ -1,0 +1,67 @@
+"""``hpo worker``: a client of the service that trains with any trainer of the contract.
+
+Each assignment builds a trainer (``setup(config, seed)``), or restores the checkpoint of
+a paused trial (``restore(state)``), trains the epochs it was given with ``step()``,
+reports each, and uploads ``save()`` when the trial pauses. The trainer of the last trial
+stays warm: when the server promotes that same trial to this worker next, it continues
+without a restore, as Ray workers do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from hpo.client import Study, Trial
+from hpo.runners._base import Trainer, describe_error
+
+
+def run_worker(
+    study: Study,
+    make_trainer: Callable[[], Trainer],
+    *,
+    client_id: str,
+    max_trials: int | None = None,
+    wait: float = 10.0,
+    on_assignment: Callable[[str], None] | None = None,
+) -> int:
+    """Train the study's assignments until it is finished (or ``max_trials``); returns
+    how many assignments were run. A trainer's exception fails its trial, not the worker."""
+    warm: tuple[int, int, Trainer] | None = None  # (trial, epochs trained, trainer)
+    n = 0
+    for trial in study.trials(client_id, wait=wait):
+        n += 1
+        trainer = None
+        if warm is not None and warm[0] == trial.trial_id and warm[1] == trial.from_epoch:
+            trainer = warm[2]
+        warm = None
+        try:
+            trainer = trainer or _prepare(trial, make_trainer)
+            for epoch in trial.epochs():
+                if trial.report(epoch, trainer.step()) != "continue":
+                    break
+            if trial.checkpoint_wanted:
+                trial.checkpoint(trainer.save())
+                warm = (trial.trial_id, trial.last_epoch, trainer)
+        except Exception as exc:  # the trainer's bug fails its trial; the worker goes on
+            trial.fail(describe_error(exc))
+        if on_assignment is not None:
+            on_assignment(_describe(trial))
+        if max_trials is not None and n >= max_trials:
+            break
+    return n
+
+
+def _prepare(trial: Trial, make_trainer: Callable[[], Trainer]) -> Any:
+    trainer = make_trainer()
+    state = trial.restore()
+    if state is None:
+        trainer.setup(dict(trial.config), trial.seed)
+    else:
+        trainer.restore(state)
+    return trainer
+
+
+def _describe(trial: Trial) -> str:
+    return (f"trial {trial.trial_id}: epochs {trial.from_epoch + 1}..{trial.last_epoch}, "
+            f"{trial.action}")  # fmt: skip
