@@ -251,7 +251,7 @@ class _Source:
     def _client(self) -> Any:
         from hpo.client import connect
 
-        return connect(self.server, token=self.token, retry_for=10.0)
+        return connect(self.server, token=self.token, retry_for=3.0)
 
     def studies(self) -> Any:
         import pandas as pd
@@ -561,7 +561,7 @@ def submit(space_file: str, server: str, token: str | None, study_name: str | No
     values = settings.to_dict()
     space = values.pop("space")
     values.pop("name")
-    with connect(server, token=token, retry_for=10.0) as client:
+    with connect(server, token=token, retry_for=3.0) as client:
         info = client.create_study(name, space, managed=True, **values).info()
     click.echo(f"submitted {name!r} to {server}: {info['status']}, {info['scheduler']}")
     for line in info["plan"]:

@@ -148,3 +148,64 @@ def hpo(
         [sys.executable, "-m", "hpo", *args], capture_output=True, text=True, cwd=ROOT, check=check,
         env={**os.environ, **(env or {})}, **kwargs,
     )  # fmt: skip
+
+
+# -- the service: a real `hpo serve` on loopback, in a subprocess ---------------------------------
+
+
+class ServerProcess:
+    """``hpo serve`` in a subprocess on 127.0.0.1; ``url`` once it listens."""
+
+    def __init__(self, db: Path, *args: str, port: int = 0, env: dict | None = None) -> None:
+        self.db, self.args, self.env = db, args, env
+        self.port = port
+        self.start()
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "hpo", "serve", "--port", str(self.port), "--storage", str(self.db),
+             *self.args],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, **(self.env or {})},
+        )  # fmt: skip
+        self.banner = []
+        while True:
+            line = self.proc.stdout.readline()
+            if not line:
+                raise RuntimeError(f"hpo serve did not start: {self.proc.stderr.read()}")
+            self.banner.append(line)
+            if line.startswith("hpo service at "):
+                break
+        self.url = line.split()[3]
+        self.port = int(self.url.rsplit(":", 1)[1])
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no goodbye."""
+        self.proc.kill()
+        self.proc.wait()
+
+    def stop(self) -> str:
+        """SIGTERM, as an operator would; returns what the server wrote on stderr."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.stderr.read()
+
+
+@pytest.fixture
+def server(tmp_path):
+    """A fresh `hpo serve` over tmp_path/s.db; stopped at the end of the test."""
+    started: list[ServerProcess] = []
+
+    def start(*args: str, db: Path | None = None, **kwargs) -> ServerProcess:
+        s = ServerProcess(db or tmp_path / "s.db", *args, **kwargs)
+        started.append(s)
+        return s
+
+    yield start
+    for s in started:
+        s.stop()

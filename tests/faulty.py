@@ -63,3 +63,26 @@ class NaNing(MLPTrainer):
         if self.config["activation"] == "tanh":
             return {**metrics, "val_accuracy": float("nan"), "val_loss": float("nan")}
         return metrics
+
+
+class SlowToy:
+    """The toy trainer (a curve towards ``quality``) with 50 ms epochs: a client that is
+    still training when the test kills it."""
+
+    def __init__(self, dataset=None) -> None:
+        from trainers.toy import ToyTrainer
+
+        self.toy = ToyTrainer()
+
+    def setup(self, config, seed):
+        self.toy.setup(config, seed)
+
+    def step(self):
+        time.sleep(0.05)
+        return self.toy.step()
+
+    def save(self):
+        return self.toy.save()
+
+    def restore(self, state):
+        self.toy.restore(state)

@@ -295,3 +295,40 @@ def test_comparison_page_draws_both_curves(finished, serve, browser) -> None:
     index = urllib.request.urlopen(server.url).read().decode()
     assert "cmp&lt;1&gt;" in index and "cmp<1>" not in index
     assert not errors, errors
+
+
+def test_the_service_serves_the_dashboard_of_a_study_its_clients_run(server, browser) -> None:
+    """Through `hpo serve`: a study trained by a client shows, and grows without a reload."""
+    from hpo import client as hpo_client
+    from tests.faulty import SlowToy
+
+    s = server()
+    study = hpo_client.connect(s.url).create_study(
+        "served", {"quality": {"type": "float", "low": 0.1, "high": 1.0}}, max_epochs=81
+    )
+
+    def train(config: dict, trial) -> None:
+        trainer = SlowToy()
+        state = trial.restore()
+        trainer.setup(config, trial.seed) if state is None else trainer.restore(state)
+        for epoch in trial.epochs():
+            if trial.report(epoch, trainer.step()) != "continue":
+                break
+        trial.checkpoint(trainer.save())
+
+    import threading
+
+    worker = threading.Thread(target=study.run, args=(train,), daemon=True)
+    worker.start()
+    try:
+        while study.info()["epochs_spent"] < 20:
+            time.sleep(0.1)
+        page, errors = open_page(browser, s.url + "/studies/served?refresh=300")
+        before = wait_for_views(page)
+        assert all(n > 0 for n in before.values() if n is not None), before
+        page.wait_for_timeout(2500)
+        assert points_per_view(page)["curves"] > before["curves"]
+        assert not errors, errors
+    finally:
+        study.stop()
+        worker.join(timeout=60)

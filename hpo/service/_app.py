@@ -193,7 +193,8 @@ def create_app(
         finally:
             if task is not None:
                 task.cancel()
-                await run_in_threadpool(service.close)
+                await run_in_threadpool(service.stop_managed)
+                service.close()
 
     app = FastAPI(
         title="hpo",

@@ -96,15 +96,18 @@ class Service:
             except (SettingsError, StoreError, ValueError) as exc:
                 log.error("cannot reopen study %r: %s", row["name"], exc)
 
-    def close(self) -> None:
-        """Stop managed searches (marked interrupted: they resume on the next start) and
-        close every study's writer."""
+    def stop_managed(self) -> None:
+        """Stop managed searches once their trials in flight report (marked interrupted:
+        they resume on the next start). Blocks; call it off the event loop."""
         for run in self.managed.values():
             if run.tuner is not None and run.alive:
                 run.tuner.stop("interrupted")
         for run in self.managed.values():
             if run.thread is not None:
                 run.thread.join(timeout=60)
+
+    def close(self) -> None:
+        """Close every served study's writer (from the thread that opened them)."""
         for study in self.studies.values():
             study.close()
         self.studies.clear()
