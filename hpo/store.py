@@ -290,6 +290,7 @@ class StudyWriter:
         self._pending: list[tuple[str, tuple]] = []
         self._touched: set[int] = set()
         self._unwritten_states: dict[int, tuple[int, bytes]] = {}
+        self._planned_budget: int | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -436,11 +437,13 @@ class StudyWriter:
             )  # fmt: skip
         self._touched.clear()
         best_value = scheduler.best_value if scheduler.best_trial is not None else None
+        if self._planned_budget is None:  # fixed by the settings; costly for some schedulers
+            self._planned_budget = scheduler.planned_budget()
         self._pending.append(
             ("UPDATE studies SET updated_at = ?, epochs_spent = ?, best_trial = ?, best_value = ?, "
              "planned_budget = ? WHERE study_id = ?",
              (now, scheduler.epochs_spent, scheduler.best_trial, _finite_or_none(best_value),
-              scheduler.planned_budget(), self.study_id))
+              self._planned_budget, self.study_id))
         )  # fmt: skip
 
     def commit(self) -> None:
@@ -487,13 +490,14 @@ class StudyWriter:
         ).fetchone()
         return None if row is None else (row["action"], row["lease"])
 
-    def put_lease(self, row: dict[str, Any]) -> None:
-        """Record a client's assignment of a trial (replaces the trial's previous one)."""
+    def put_lease(self, lease: Any) -> None:
+        """Record a client's assignment of a trial (replaces the trial's previous one);
+        ``lease`` has the fields of the ``leases`` table as attributes."""
         self._pending.append(
             ("INSERT OR REPLACE INTO leases (study_id, trial_id, lease, client_id, state, from_epoch, "
              "until_epoch, attempt, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-             (self.study_id, row["trial_id"], row["lease"], row["client_id"], row["state"],
-              row["from_epoch"], row["until_epoch"], row["attempt"], row["expires_at"]))
+             (self.study_id, lease.trial_id, lease.lease, lease.client_id, lease.state,
+              lease.from_epoch, lease.until_epoch, lease.attempt, lease.expires_at))
         )  # fmt: skip
 
     def drop_lease(self, trial_id: int) -> None:

@@ -358,14 +358,16 @@ class Tuner:
         self._recovering.append(s)
         return True
 
-    def flush(self) -> None:
-        """Record the scheduler's events and every touched trial, in one transaction."""
+    def flush(self, *, commit: bool = True) -> None:
+        """Record the scheduler's events and every touched trial, in one transaction
+        (``commit=False``: only buffered, for a caller that commits several at once)."""
         for event in self.scheduler.pop_events():
             self.recorder.on_event(event)
             if event.kind in _TERMINAL:  # e.g. a paused trial stopped by a rung: its state goes
                 self.recorder.drop_checkpoint(event.trial_id)
         self.recorder.sync(self.scheduler)
-        self.recorder.commit()
+        if commit:
+            self.recorder.commit()
 
     def progress(self) -> Progress:
         s = self.scheduler

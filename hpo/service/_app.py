@@ -152,6 +152,54 @@ class ToldOut(BaseModel):
 # -- the application -------------------------------------------------------------------------------
 
 
+class _GroupCommit:
+    """Commits the changes of every request handled in one turn of the event loop in one
+    transaction per study, before any of those requests is answered.
+
+    A handler changes its study in memory, then awaits this; the commit runs once the
+    loop has run every handler that was ready. Under load that is many requests per
+    commit; alone, a request waits for nothing but its own commit.
+    """
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        self._dirty: set[Any] = set()
+        self._done: asyncio.Future | None = None
+
+    async def call(self, study: Any, method: Callable[..., Any], *args: Any) -> Any:
+        """``method(*args)`` of ``study``, answered once what it changed is committed (also
+        when it refuses: a refusal may follow a change, such as a study found finished)."""
+        try:
+            return method(*args)
+        finally:
+            await self(study)
+
+    async def __call__(self, study: Any) -> None:
+        self._dirty.add(study)
+        if self._done is None:
+            loop = asyncio.get_running_loop()
+            self._done = loop.create_future()
+            loop.call_soon(self._commit)
+        await asyncio.shield(self._done)
+
+    def _commit(self) -> None:
+        done, self._done = self._done, None
+        dirty, self._dirty = self._dirty, set()
+        assert done is not None
+        try:
+            self.service.commit(dirty)
+        except StoreError as exc:
+            log.error("commit failed: %s", exc)
+            done.set_exception(ServiceUnavailable(f"the study database cannot be written: {exc}"))
+            done.exception()  # retrieved: waiters re-raise it; nobody else needs to
+        else:
+            done.set_result(None)
+
+
+class ServiceUnavailable(ServiceError):
+    status = 503
+
+
 class _Waiters:
     """Suggest requests that wait for work, woken when their study changes."""
 
@@ -178,7 +226,8 @@ def create_app(
     expire_every: float = 0.5,
 ) -> FastAPI:
     """The service (or, ``readonly``, the dashboard alone) over the database ``storage``."""
-    service = None if readonly else Service(storage, clock=clock)
+    service = None if readonly else Service(storage, clock=clock, autocommit=False)
+    committed = _GroupCommit(service) if service is not None else None
     data = DashboardData(storage)
     waiters = _Waiters()
 
@@ -221,6 +270,127 @@ def create_app(
         response = RedirectResponse("/")
         response.set_cookie("hpo_token", token, httponly=True, samesite="strict")
         return response
+
+    # The routes a client calls in its loop come first: routes are matched in order.
+    if service is not None:
+        # -- creating and stopping -----------------------------------------------------------------------
+
+        @app.post("/api/studies", tags=["studies"], status_code=201)
+        async def create_study(body: StudyIn, response: Response) -> dict[str, Any]:
+            """Create a study; the same name with equal settings returns it (200), with other
+            settings is a conflict (409). ``managed`` runs it on the server's own workers."""
+            settings = _settings(body)
+            if body.managed and body.name not in service.managed:
+                from hpo.search import check_trainer
+
+                if service.stored(body.name) is None:
+                    await run_in_threadpool(check_trainer, settings)  # imports, data: off the loop
+            created = service.create(body.name, settings, managed=body.managed)
+            if not created:
+                response.status_code = 200
+            if body.managed:
+                await run_in_threadpool(service.managed[body.name].started.wait, 60)
+                run = service.managed[body.name]
+                if run.error:
+                    raise ServiceError(f"study {body.name!r} could not start: {run.error}")
+            return await get_study(body.name)
+
+        @app.post("/api/studies/{name}/stop", tags=["studies"])
+        async def stop(name: AnyStudyName) -> dict[str, Any]:
+            """Stop a study: no more work is handed out; what is recorded stays."""
+            service.stop(name)
+            if name in service.studies:
+                await committed(service.studies[name])
+            waiters.notify(name)
+            return await get_study(name)
+
+        # -- the ask/tell loop ----------------------------------------------------------------------------
+
+        @app.post(
+            "/api/studies/{name}/suggest",
+            tags=["trials"],
+            response_model=AssignmentOut,
+            responses={204: {"description": "nothing to run now; ask again after Retry-After"},
+                       410: {"description": "the study is over"}},
+        )  # fmt: skip
+        async def suggest(name: StudyName, body: SuggestIn) -> Any:
+            """Ask for work: a trial, its configuration and seed, the epochs to train, a lease."""
+            deadline = time.monotonic() + body.wait
+            while True:
+                study = service.served(name)
+                assignment = await committed.call(study, study.suggest, body.client_id)
+                if assignment is not None:
+                    waiters.notify(name)  # the tape moved: others may now find work too
+                    return JSONResponse(assignment.to_dict())
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return Response(status_code=204, headers={"Retry-After": "1"})
+                event = waiters.event(name)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(event.wait(), remaining)
+
+        @app.post("/api/studies/{name}/trials/{trial_id}/measurements", tags=["trials"],
+                  response_model=ToldOut)  # fmt: skip
+        async def measure(name: StudyName, trial_id: int, body: MeasurementIn) -> Any:
+            """Report one epoch's metrics; the answer says whether to continue, pause or stop.
+            A retried report (same lease and epoch) records once and gets the same answer."""
+            metrics = {k: math.nan if v is None else float(v) for k, v in body.metrics.items()}
+            study = service.served(name)
+            told = await committed.call(study, study.measure, trial_id, body.lease, body.epoch,
+                                        metrics, float(body.seconds))  # fmt: skip
+            if told.action != "continue" or told.checkpoint_wanted:
+                waiters.notify(name)
+            return JSONResponse(
+                {"action": told.action, "until_epoch": told.until_epoch,
+                 "checkpoint_wanted": told.checkpoint_wanted}
+            )  # fmt: skip
+
+        @app.post("/api/studies/{name}/trials/{trial_id}/heartbeat", tags=["trials"],
+                  response_model=ToldOut)  # fmt: skip
+        async def heartbeat(name: StudyName, trial_id: int, body: LeaseIn) -> Any:
+            """Renew a lease during a long epoch."""
+            study = service.served(name)
+            told = await committed.call(study, study.heartbeat, trial_id, body.lease)
+            return {
+                "action": told.action,
+                "until_epoch": told.until_epoch,
+                "checkpoint_wanted": False,
+            }
+
+        @app.post("/api/studies/{name}/trials/{trial_id}/fail", tags=["trials"])
+        async def fail(name: StudyName, trial_id: int, body: FailIn) -> dict[str, Any]:
+            """The trial cannot be trained (an exception, a bad state): it fails with the reason."""
+            study = service.served(name)
+            await committed.call(study, study.fail, trial_id, body.lease, body.reason)
+            waiters.notify(name)
+            return {"trial_id": trial_id, "status": "failed"}
+
+        @app.put("/api/studies/{name}/trials/{trial_id}/checkpoint", tags=["trials"])
+        async def put_checkpoint(
+            name: StudyName,
+            trial_id: int,
+            lease: Annotated[str, Query(max_length=64)],
+            epoch: Annotated[int, Query(ge=1)],
+            request: Request,
+        ) -> dict[str, Any]:
+            """Keep the trial's state after ``epoch`` epochs (an opaque body): a paused trial
+            resumes from it on any client."""
+            study = service.served(name)
+            blob = await request.body()
+            if not blob:
+                raise ServiceError("the checkpoint is empty; send the trial's state as the body")
+            study = service.served(name)  # again: it may have been rebuilt while the body came
+            await committed.call(study, study.put_checkpoint, trial_id, lease, epoch, blob)
+            waiters.notify(name)
+            return {"trial_id": trial_id, "epoch": epoch, "bytes": len(blob)}
+
+        @app.get("/api/studies/{name}/trials/{trial_id}/checkpoint", tags=["trials"],
+                 responses={200: {"content": {"application/octet-stream": {}}}})  # fmt: skip
+        async def get_checkpoint(name: StudyName, trial_id: int) -> Response:
+            """The trial's latest state; header ``X-HPO-Epoch`` says after which epoch."""
+            epoch, blob = service.served(name).checkpoint(trial_id)
+            return Response(blob, media_type="application/octet-stream",
+                            headers={"X-HPO-Epoch": str(epoch)})  # fmt: skip
 
     # -- reading ------------------------------------------------------------------------------------
 
@@ -270,118 +440,6 @@ def create_app(
                         headers={"Content-Disposition": disposition})  # fmt: skip
 
     app.include_router(dashboard_router(data))
-    if service is None:
-        return app
-
-    # -- creating and stopping -----------------------------------------------------------------------
-
-    @app.post("/api/studies", tags=["studies"], status_code=201)
-    async def create_study(body: StudyIn, response: Response) -> dict[str, Any]:
-        """Create a study; the same name with equal settings returns it (200), with other
-        settings is a conflict (409). ``managed`` runs it on the server's own workers."""
-        settings = _settings(body)
-        if body.managed and body.name not in service.managed:
-            from hpo.search import check_trainer
-
-            if service.stored(body.name) is None:
-                await run_in_threadpool(check_trainer, settings)  # imports, data: off the loop
-        created = service.create(body.name, settings, managed=body.managed)
-        if not created:
-            response.status_code = 200
-        if body.managed:
-            await run_in_threadpool(service.managed[body.name].started.wait, 60)
-            run = service.managed[body.name]
-            if run.error:
-                raise ServiceError(f"study {body.name!r} could not start: {run.error}")
-        return await get_study(body.name)
-
-    @app.post("/api/studies/{name}/stop", tags=["studies"])
-    async def stop(name: AnyStudyName) -> dict[str, Any]:
-        """Stop a study: no more work is handed out; what is recorded stays."""
-        service.stop(name)
-        waiters.notify(name)
-        return await get_study(name)
-
-    # -- the ask/tell loop ----------------------------------------------------------------------------
-
-    @app.post(
-        "/api/studies/{name}/suggest",
-        tags=["trials"],
-        response_model=AssignmentOut,
-        responses={204: {"description": "nothing to run now; ask again after Retry-After"},
-                   410: {"description": "the study is over"}},
-    )  # fmt: skip
-    async def suggest(name: StudyName, body: SuggestIn) -> Any:
-        """Ask for work: a trial, its configuration and seed, the epochs to train, a lease."""
-        study = service.served(name)
-        deadline = time.monotonic() + body.wait
-        while True:
-            assignment = study.suggest(body.client_id)
-            if assignment is not None:
-                waiters.notify(name)  # the tape moved: others may now find work too
-                return JSONResponse(assignment.to_dict())
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return Response(status_code=204, headers={"Retry-After": "1"})
-            event = waiters.event(name)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(event.wait(), remaining)
-
-    @app.post("/api/studies/{name}/trials/{trial_id}/measurements", tags=["trials"],
-              response_model=ToldOut)  # fmt: skip
-    async def measure(name: StudyName, trial_id: int, body: MeasurementIn) -> Any:
-        """Report one epoch's metrics; the answer says whether to continue, pause or stop.
-        A retried report (same lease and epoch) records once and gets the same answer."""
-        metrics = {k: math.nan if v is None else float(v) for k, v in body.metrics.items()}
-        told = service.served(name).measure(trial_id, body.lease, body.epoch, metrics,
-                                            float(body.seconds))  # fmt: skip
-        if told.action != "continue" or told.checkpoint_wanted:
-            waiters.notify(name)
-        return JSONResponse(
-            {"action": told.action, "until_epoch": told.until_epoch,
-             "checkpoint_wanted": told.checkpoint_wanted}
-        )  # fmt: skip
-
-    @app.post("/api/studies/{name}/trials/{trial_id}/heartbeat", tags=["trials"],
-              response_model=ToldOut)  # fmt: skip
-    async def heartbeat(name: StudyName, trial_id: int, body: LeaseIn) -> Any:
-        """Renew a lease during a long epoch."""
-        told = service.served(name).heartbeat(trial_id, body.lease)
-        return {"action": told.action, "until_epoch": told.until_epoch, "checkpoint_wanted": False}
-
-    @app.post("/api/studies/{name}/trials/{trial_id}/fail", tags=["trials"])
-    async def fail(name: StudyName, trial_id: int, body: FailIn) -> dict[str, Any]:
-        """The trial cannot be trained (an exception, a bad state): it fails with the reason."""
-        service.served(name).fail(trial_id, body.lease, body.reason)
-        waiters.notify(name)
-        return {"trial_id": trial_id, "status": "failed"}
-
-    @app.put("/api/studies/{name}/trials/{trial_id}/checkpoint", tags=["trials"])
-    async def put_checkpoint(
-        name: StudyName,
-        trial_id: int,
-        lease: Annotated[str, Query(max_length=64)],
-        epoch: Annotated[int, Query(ge=1)],
-        request: Request,
-    ) -> dict[str, Any]:
-        """Keep the trial's state after ``epoch`` epochs (an opaque body): a paused trial
-        resumes from it on any client."""
-        study = service.served(name)
-        blob = await request.body()
-        if not blob:
-            raise ServiceError("the checkpoint is empty; send the trial's state as the body")
-        study.put_checkpoint(trial_id, lease, epoch, blob)
-        waiters.notify(name)
-        return {"trial_id": trial_id, "epoch": epoch, "bytes": len(blob)}
-
-    @app.get("/api/studies/{name}/trials/{trial_id}/checkpoint", tags=["trials"],
-             responses={200: {"content": {"application/octet-stream": {}}}})  # fmt: skip
-    async def get_checkpoint(name: StudyName, trial_id: int) -> Response:
-        """The trial's latest state; header ``X-HPO-Epoch`` says after which epoch."""
-        epoch, blob = service.served(name).checkpoint(trial_id)
-        return Response(blob, media_type="application/octet-stream",
-                        headers={"X-HPO-Epoch": str(epoch)})  # fmt: skip
-
     return app
 
 
@@ -390,7 +448,10 @@ async def _expire_forever(service: Service, waiters: _Waiters, every: float) -> 
     while True:
         await asyncio.sleep(every)
         try:
-            for name in service.expire():
+            changed = service.expire()
+            if changed:
+                service.commit(service.studies[name] for name in changed)
+            for name in changed:
                 waiters.notify(name)
         except Exception:  # keep the loop alive; the failure is in the server's log
             log.exception("expiring leases failed")
@@ -491,7 +552,8 @@ class _TooLarge(Exception):
 
 
 class _Guard:
-    """Pure ASGI middleware: bearer-token check (constant time) and body size limits."""
+    """Pure ASGI middleware: bearer-token check (constant time), body size limits, and a
+    ``Server-Timing`` header on every answer (the time spent in this server)."""
 
     def __init__(self, app: Any, *, token: str | None, max_body: int, max_checkpoint: int) -> None:
         self.app = app
@@ -502,6 +564,18 @@ class _Guard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        start = time.perf_counter()
+        raw_send = send
+
+        async def send(message: dict) -> None:  # every answer says how long it took here
+            if message["type"] == "http.response.start":
+                took = f"app;dur={(time.perf_counter() - start) * 1000:.3f}".encode()
+                message = {
+                    **message,
+                    "headers": [*message.get("headers", ()), (b"server-timing", took)],
+                }
+            await raw_send(message)
+
         path: str = scope["path"]
         if self.token is not None and path not in OPEN_PATHS and not self._authorised(scope):
             await _send_error(send, 401, "a bearer token is required (Authorization: Bearer TOKEN; "
@@ -510,10 +584,14 @@ class _Guard:
             return
         limit = self.max_checkpoint if path.endswith("/checkpoint") else self.max_body
         for key, value in scope["headers"]:
-            if key == b"content-length" and value.isdigit() and int(value) > limit:
-                await _send_error(send, 413, f"the body is larger than {limit} bytes")
+            if key == b"content-length" and value.isdigit():
+                if int(value) > limit:
+                    await _send_error(send, 413, f"the body is larger than {limit} bytes")
+                    return
+                # The server reads exactly that many bytes: nothing more to count.
+                await self.app(scope, receive, send)
                 return
-        received, started = 0, False
+        received, started = 0, False  # a chunked body: count it as it comes
 
         async def limited_receive() -> dict:
             nonlocal received

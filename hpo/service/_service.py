@@ -20,7 +20,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,9 +65,16 @@ class Service:
         clock: seconds since the epoch (injected for tests).
     """
 
-    def __init__(self, storage: str | Path, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        storage: str | Path,
+        *,
+        clock: Callable[[], float] = time.time,
+        autocommit: bool = True,
+    ) -> None:
         self.storage = storage_path(storage)
         self.clock = clock
+        self.autocommit = autocommit  # False: the caller commits (see ServedStudy)
         self.studies: dict[str, ServedStudy] = {}
         self.managed: dict[str, ManagedRun] = {}
         connect(self.storage).close()  # create the database and its schema now
@@ -145,8 +152,9 @@ class Service:
         try:
             writer.create(settings.to_dict(), metric=settings.metric, mode=settings.mode,
                           scheduler=settings.scheduler, driver=CLIENTS)  # fmt: skip
-            self.studies[name] = ServedStudy(settings, writer, clock=self.clock)
-            self.studies[name]._commit()
+            study = self.studies[name] = ServedStudy(settings, writer, clock=self.clock)
+            study._commit()  # the new study is on disk before anyone is told it exists
+            study.autocommit = self.autocommit
         except BaseException:
             writer.close()
             raise
@@ -187,6 +195,32 @@ class Service:
         if name in self.studies:
             return self.studies[name].summary()
         return study_info(self.storage, name, self.managed.get(name))
+
+    def commit(self, studies: Iterable[ServedStudy] | None = None) -> None:
+        """Write what the studies buffered (all of them by default), one transaction each.
+
+        If a write fails (a full disk, say), the study is rebuilt from what is on disk,
+        so that its scheduler never runs ahead of its record; the error goes on up.
+        """
+        failed: Exception | None = None
+        for study in list(self.studies.values()) if studies is None else list(studies):
+            try:
+                study.writer.commit()
+            except StoreError as exc:
+                failed = exc
+                self.reload(study.name)
+        if failed is not None:
+            raise failed
+
+    def reload(self, name: str) -> None:
+        """Forget a served study's memory and rebuild it from the store (its tape)."""
+        study = self.studies.pop(name)
+        study.writer.close()
+        writer = StudyWriter(self.storage, name)
+        writer.open_existing()
+        self.studies[name] = ServedStudy.reopen(
+            study.settings, writer, clock=self.clock, autocommit=self.autocommit
+        )
 
     def expire(self) -> list[str]:
         """Expire due leases in every served study; the names of studies that changed."""

@@ -120,6 +120,8 @@ class ServedStudy:
         settings: the search (space, scheduler, metric, ``max_failures``, ``lease_seconds``).
         writer: the study's writer, created or opened by the caller.
         clock: seconds since the epoch (injected for tests).
+        autocommit: commit every change before returning; the server instead commits
+            the changes of many requests at once, before it answers any of them.
     """
 
     def __init__(
@@ -128,8 +130,10 @@ class ServedStudy:
         writer: StudyWriter,
         *,
         clock: Callable[[], float] = time.time,
+        autocommit: bool = True,
     ) -> None:
         self.settings = settings
+        self.autocommit = autocommit  # False: the caller commits (the server, once per batch)
         self.name = writer.name
         self.writer = writer
         self.clock = clock
@@ -143,6 +147,7 @@ class ServedStudy:
         self._by_client: dict[str, int] = {}
         self._parked: dict[int, Suggestion] = {}  # promotions waiting for a checkpoint
         self._expired: dict[int, int] = {}  # leases of a trial that ran out in a row
+        self._last_told: dict[int, tuple[int, str, str]] = {}  # trial -> (epoch, action, lease)
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -153,10 +158,11 @@ class ServedStudy:
         writer: StudyWriter,
         *,
         clock: Callable[[], float] = time.time,
+        autocommit: bool = True,
     ) -> ServedStudy:
         """Rebuild a study after a restart: replay the tape, take back the leases handed out
         (their clients get ``lease_seconds`` from now to be heard again)."""
-        study = cls(settings, writer, clock=clock)
+        study = cls(settings, writer, clock=clock, autocommit=autocommit)
         study.tuner.replay(writer.log())
         now = clock()
         for row in writer.leases():
@@ -220,7 +226,7 @@ class ServedStudy:
             self._expired.get(s.trial_id, 0) + 1, self.clock() + self.settings.lease_seconds,
         )  # fmt: skip
         self._hold(lease)
-        self.writer.put_lease(asdict(lease))
+        self.writer.put_lease(lease)
         self._commit()
         return self._assignment(lease)
 
@@ -296,13 +302,18 @@ class ServedStudy:
             decision, checkpoint_wanted = Decision.STOP, False
         action = decision.value
         self.writer.on_action(trial_id, epoch, action, lease_id)
+        self._last_told[trial_id] = (epoch, action, lease_id)
         self._commit()
         return Told(action, lease.until_epoch, checkpoint_wanted)
 
     def _already_recorded(
         self, trial_id: int, lease: Lease | None, lease_id: str, epoch: int
     ) -> Told:
-        recorded = self.writer.recorded_action(trial_id, epoch)
+        last = self._last_told.get(trial_id)
+        if last is not None and last[0] == epoch:  # the usual retry: the latest report
+            recorded: tuple[str | None, str | None] | None = last[1:]
+        else:
+            recorded = self.writer.recorded_action(trial_id, epoch)
         if recorded is not None and recorded[1] == lease_id:  # a retry: the same answer again
             action = recorded[0] or Decision.CONTINUE.value
             until = lease.until_epoch if lease is not None and lease.lease == lease_id else epoch
@@ -471,7 +482,7 @@ class ServedStudy:
 
     def _renew(self, lease: Lease) -> None:
         lease.expires_at = self.clock() + self.settings.lease_seconds
-        self.writer.put_lease(asdict(lease))
+        self.writer.put_lease(lease)
 
     def _finish_if_done(self) -> None:
         if (
@@ -487,7 +498,7 @@ class ServedStudy:
                 self._drop(trial_id)
 
     def _commit(self) -> None:
-        self.tuner.flush()
+        self.tuner.flush(commit=self.autocommit)
 
 
 __all__ = [
