@@ -92,6 +92,11 @@ def render_page(
     title = f"comparison {compare}" if compare else study
     head = f"<!doctype html><html><head><meta charset='utf-8'><title>hpo · {q(title)}</title><style>{STYLE}</style>"
     if embedded is None:
+        if study and not trial and not compare:
+            # Ask for the study's data at once, so that the server reads it while the browser
+            # loads and compiles plotly.js (the largest part of a cold first view).
+            url = json.dumps(f"/api/studies/{quote(study, safe='')}/delta").replace("</", "<\\/")
+            head += f"<script>window.hpoFirstDelta = fetch({url}, {{cache: 'no-store'}});</script>"
         head += "<script src='/static/plotly.min.js'></script></head><body>"
         overview = q(study_url(study))
         report = q(study_url(study)) + "#report"

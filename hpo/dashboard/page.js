@@ -458,7 +458,9 @@ async function start() {
   }
   const embedded = EMBEDDED ? JSON.parse(EMBEDDED.textContent) : null;
   const t0 = performance.now();
-  absorb(embedded || await api("delta", {}));
+  const first = window.hpoFirstDelta;  // asked for by the page's head, before plotly.js loaded
+  absorb(embedded || (first ? await first.then((r) => { if (!r.ok) throw new Error(`delta: ${r.status}`); return r.json(); })
+                            : await api("delta", {})));
   window.hpoTimings = {data_ms: performance.now() - t0};
   document.getElementById("color-by").onchange = (ev) => { S.colorBy = ev.target.value; drawOverview(); };
   document.getElementById("all-marks").onchange = () => { stale.add("curves"); drawStale(); };
@@ -491,10 +493,14 @@ async function start() {
   window.onhashchange = route;
   if (embedded) {
     S.importance = embedded.importance;
-  } else {
-    api("importance", {}).then((imp) => { S.importance = imp; stale.add("importance"); drawStale(); }).catch(() => {});
   }
   route();
+  if (!embedded) {
+    // Importance is costly to compute and sits below the fold: asked for once the first
+    // view is on screen, so that it never competes with it.
+    requestAnimationFrame(() => setTimeout(() =>
+      api("importance", {}).then((imp) => { S.importance = imp; stale.add("importance"); drawStale(); }).catch(() => {}), 0));
+  }
   if (embedded) return;
   // One request at a time: the next poll is scheduled only when this one is absorbed, so
   // a slow answer can never be absorbed twice.
