@@ -424,7 +424,7 @@ def dashboard(study: str | None, port: int, host: str, html_file: str | None, st
         return
     if study is not None:
         DashboardData(storage).study(study)  # an unknown study is an error now, not a 404 later
-    token = _server_token(host, storage, required=False)
+    token = _server_token(host, storage, required=None)
     app = create_app(storage, token=token, readonly=True)
     path = study_url(study) if study else "/"
     _serve(
@@ -464,7 +464,7 @@ def _server_token(host: str, storage: str, *, required: bool | None) -> str | No
     if required is False and not is_loopback(host):
         raise UsageError(f"--host {host} is reachable from other machines; it needs the token "
                          "(drop --no-auth)")  # fmt: skip
-    if required is None and is_loopback(host):
+    if not required and is_loopback(host):
         return None
     token, created = load_or_create_token(storage)
     if created:

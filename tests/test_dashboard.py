@@ -332,3 +332,26 @@ def test_the_service_serves_the_dashboard_of_a_study_its_clients_run(server, bro
     finally:
         study.stop()
         worker.join(timeout=60)
+
+
+def test_hpo_dashboard_serves_the_pages_read_only(finished) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hpo", "dashboard", "done", "--port", "0", "--storage", str(finished)],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        banner = proc.stdout.readline()
+        assert banner.startswith("dashboard of done at http://127.0.0.1:")
+        url = banner.split(" at ")[1].split()[0]
+        assert '<div id="app" data-study="done"' in urllib.request.urlopen(url).read().decode()
+        base = url.split("/studies/")[0]
+        request = urllib.request.Request(base + "/api/studies", data=b"{}", method="POST",
+                                         headers={"Content-Type": "application/json"})  # fmt: skip
+        with pytest.raises(urllib.error.HTTPError) as info:  # no writes: nothing takes work here
+            urllib.request.urlopen(request)
+        assert info.value.code == 405
+    finally:
+        proc.terminate()
+        proc.wait()
+    missing = hpo("dashboard", "nope", "--storage", str(finished))
+    assert missing.returncode == 2 and missing.stderr.startswith("hpo: no study named 'nope'")
