@@ -306,6 +306,33 @@ def test_a_server_killed_while_a_client_reports_loses_nothing(server, seed) -> N
     same_search(s.db, "k", "local")
 
 
+def test_a_server_killed_under_several_clients_records_each_epoch_once(server) -> None:
+    """Three clients at once, the server killed four times: the study finishes, every
+    trial's epochs are recorded once and in order, and no trial is promoted twice."""
+    s = server()
+    client = hpo_client.connect(s.url, retry_for=60)
+    study = client.create_study("many", SPACE, scheduler="asha", max_epochs=27, n_configs=40)
+    threads = [threading.Thread(target=study.run, args=(toy_train, f"c{i}")) for i in range(3)]
+    for t in threads:
+        t.start()
+    rng = random.Random(7)
+    for _ in range(4):
+        time.sleep(rng.uniform(0.1, 0.5))
+        s.kill()
+        s.start()
+    for t in threads:
+        t.join(timeout=300)
+    info = study.info()
+    assert info["status"] == "finished"
+    with StudyReader(s.db) as r:
+        epochs, events = r.epochs("many"), r.events("many")
+    for _, curve in epochs.groupby("trial_id"):
+        assert list(curve["epoch"]) == list(range(1, len(curve) + 1))
+    assert len(epochs) == info["epochs_spent"]
+    promotions = events[events["kind"] == "promote"]
+    assert len(promotions) > 0 and not promotions.duplicated(["trial_id", "epoch"]).any()
+
+
 def test_a_killed_client_trial_goes_on_elsewhere(server) -> None:
     s = server()
     hpo_client.connect(s.url).create_study(
