@@ -98,7 +98,8 @@ def cli() -> None:
 @click.option("--target", help="Label column of a dataset file.")
 @click.option(
     "--trainer",
-    help="module:Class following the trainer contract. [default: trainers.mlp:MLPTrainer]",
+    help="module:Class following the trainer contract, or module:function(config, trial). "
+    "[default: trainers.mlp:MLPTrainer]",
 )
 @click.option("--executor", type=click.Choice(["ray", "serial"]), help="[default: ray]")
 @click.option(
@@ -494,7 +495,7 @@ def _serve(app: Any, host: str, port: int, banner: str, log_level: str = "warnin
 @click.argument("url")
 @click.option("--study", "study_name", required=True, help="The study to work for.")
 @click.option("--trainer", default="trainers.mlp:MLPTrainer", show_default=True,
-              help="module:Class following the trainer contract.")  # fmt: skip
+              help="module:Class following the trainer contract, or module:function(config, trial).")  # fmt: skip
 @click.option("--dataset", default="digits", show_default=True,
               help="Bundled name or CSV/Parquet file, if the trainer takes one ('' for none).")  # fmt: skip
 @click.option("--target", help="Label column of a dataset file.")
@@ -511,7 +512,8 @@ def worker(url: str, study_name: str, trainer: str, dataset: str, target: str | 
     from hpo.worker import run_worker
 
     spec = TrainerSpec(trainer, dataset or None, target)
-    spec.load_class()
+    loaded = spec.load_class()
+    function = None if isinstance(loaded, type) else loaded
     try:
         data = spec.load_dataset()
     except (ValueError, TypeError) as exc:
@@ -521,7 +523,7 @@ def worker(url: str, study_name: str, trainer: str, dataset: str, target: str | 
         study = client.study(study_name)
         study.info()  # an unknown study or a wrong token: one line now
         click.echo(f"worker {client_id} on study {study_name!r} at {url}")
-        n = run_worker(study, lambda: spec.build(data), client_id=client_id,
+        n = run_worker(study, lambda: spec.build(data), function=function, client_id=client_id,
                        max_trials=max_trials, wait=wait,
                        on_assignment=lambda line: click.echo(f"  {line}"))  # fmt: skip
     click.echo(f"worker {client_id}: {n} assignments; the study is finished" if max_trials is None

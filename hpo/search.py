@@ -89,11 +89,35 @@ def check_trainer(settings: SearchSettings) -> tuple[TrainerSpec, Any]:
     import numpy as np
 
     config = settings.build_space().sample(np.random.default_rng(settings.seed))
+    from hpo.function_trial import ContractError
+    from hpo.runners._base import describe_error
+
+    function = not isinstance(spec.load_class(), type)
     try:
         trainer.setup(config, settings.seed)
+        if function:  # a function's checks run when it starts: up to its first report,
+            trainer.step()  # and a pause must give a state to resume from
+            trainer.save()
+    except ContractError as exc:
+        raise SettingsError(f"--trainer {settings.trainer}: {_one_line(exc)}") from None
     except (ValueError, TypeError, KeyError) as exc:
-        raise SettingsError(f"{settings.trainer} rejects the space: {exc}") from None
+        raise SettingsError(f"{settings.trainer} rejects the space: {_one_line(exc)}") from None
+    except Exception as exc:
+        if not function:
+            raise
+        raise SettingsError(
+            f"{settings.trainer} failed in its first epoch of a sampled configuration: "
+            f"{describe_error(exc)}"
+        ) from None
+    finally:
+        close = getattr(trainer, "close", None)
+        if close is not None:
+            close()
     return spec, dataset
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def make_runner(settings: SearchSettings, spec: TrainerSpec, dataset: Any) -> Any:

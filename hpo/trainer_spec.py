@@ -25,15 +25,27 @@ class TrainerSpec:
     target: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
 
-    def load_class(self) -> type:
+    def load_class(self) -> Any:
+        """The trainer class, or a ``train(config, trial)`` function (see
+        :mod:`hpo.function_trial`); a SettingsError if it is neither."""
+        from hpo.function_trial import ContractError, check_train_function, is_train_function
         from trainers._imports import import_object
 
         try:
             cls = import_object(self.path)
         except ValueError as exc:
             raise SettingsError(f"--trainer {self.path}: {exc}") from None
+        if is_train_function(cls):
+            try:
+                check_train_function(cls, self.path)
+            except ContractError as exc:
+                raise SettingsError(str(exc)) from None
+            return cls
         if not isinstance(cls, type):
-            raise SettingsError(f"--trainer {self.path} is not a class")
+            raise SettingsError(
+                f"--trainer {self.path} is neither a class with the trainer contract nor a "
+                "function train(config, trial)"
+            )
         missing = [m for m in CONTRACT if not callable(getattr(cls, m, None))]
         if missing:
             raise SettingsError(
@@ -42,8 +54,10 @@ class TrainerSpec:
             )
         return cls
 
-    def kwargs(self, cls: type, dataset: Any = None) -> dict[str, Any]:
+    def kwargs(self, cls: Any, dataset: Any = None) -> dict[str, Any]:
         """Constructor arguments: dataset and target when the class takes them, plus options."""
+        if not isinstance(cls, type):  # a function loads its own data
+            return {}
         params = inspect.signature(cls).parameters
         takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
         kwargs = dict(self.options)
@@ -58,7 +72,7 @@ class TrainerSpec:
         if self.dataset is None:
             return None
         cls = self.load_class()
-        if "dataset" not in inspect.signature(cls).parameters:
+        if not isinstance(cls, type) or "dataset" not in inspect.signature(cls).parameters:
             return None
         from trainers.data import load_dataset
 
@@ -71,4 +85,8 @@ class TrainerSpec:
 
     def build(self, dataset: Any = None) -> Any:
         cls = self.load_class()
+        if not isinstance(cls, type):
+            from hpo.function_trial import FunctionTrainer
+
+            return FunctionTrainer(cls)
         return cls(**self.kwargs(cls, dataset))

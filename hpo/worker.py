@@ -1,4 +1,5 @@
-"""``hpo worker``: a client of the service that trains with any trainer of the contract.
+"""``hpo worker``: a client of the service that trains with any trainer of the contract,
+or with a function ``train(config, trial)`` (:mod:`hpo.function_trial`).
 
 Each assignment builds a trainer (``setup(config, seed)``), or restores the checkpoint of
 a paused trial (``restore(state)``), trains the epochs it was given with ``step()``,
@@ -18,15 +19,17 @@ from hpo.runners._base import Trainer, describe_error
 
 def run_worker(
     study: Study,
-    make_trainer: Callable[[], Trainer],
+    make_trainer: Callable[[], Trainer] | None = None,
     *,
+    function: Callable[[dict[str, Any], Trial], Any] | None = None,
     client_id: str,
     max_trials: int | None = None,
     wait: float = 10.0,
     on_assignment: Callable[[str], None] | None = None,
 ) -> int:
-    """Train the study's assignments until it is finished (or ``max_trials``); returns
-    how many assignments were run. A trainer's exception fails its trial, not the worker."""
+    """Train the study's assignments until it is finished (or ``max_trials``) with a
+    trainer of the contract (``make_trainer``) or a ``function(config, trial)``; returns
+    how many assignments were run. An exception fails its trial, not the worker."""
     warm: tuple[int, int, Trainer] | None = None  # (trial, epochs trained, trainer)
     n = 0
     for trial in study.trials(client_id, wait=wait):
@@ -36,13 +39,17 @@ def run_worker(
             trainer = warm[2]
         warm = None
         try:
-            trainer = trainer or _prepare(trial, make_trainer)
-            for epoch in trial.epochs():
-                if trial.report(epoch, trainer.step()) != "continue":
-                    break
-            if trial.checkpoint_wanted:
-                trial.checkpoint(trainer.save())
-                warm = (trial.trial_id, trial.last_epoch, trainer)
+            if function is not None:
+                function(dict(trial.config), trial)
+            else:
+                assert make_trainer is not None
+                trainer = trainer or _prepare(trial, make_trainer)
+                for epoch in trial.epochs():
+                    if trial.report(epoch, trainer.step()) != "continue":
+                        break
+                if trial.checkpoint_wanted:
+                    trial.checkpoint(trainer.save())
+                    warm = (trial.trial_id, trial.last_epoch, trainer)
         except Exception as exc:  # the trainer's bug fails its trial; the worker goes on
             trial.fail(describe_error(exc))
         if on_assignment is not None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 from typing import Any
 
 
@@ -15,6 +17,9 @@ def import_object(path: str) -> Any:
     module_name, _, attr = path.partition(":")
     if not module_name or not attr:
         raise ValueError(f"{path!r} is not an import path; expected 'package.module:Name'")
+    if "" not in sys.path and os.getcwd() not in sys.path:
+        # As `python -m` and uvicorn do: a user's own module in the current folder imports.
+        sys.path.insert(0, os.getcwd())
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:

@@ -105,10 +105,19 @@ class WarmTrainers:
     def keep(self, trial_id: int, epochs: int, trainer: Trainer) -> None:
         self._live[trial_id] = (epochs, trainer)
         while len(self._live) > self.capacity:
-            self._live.pop(next(iter(self._live)))
+            close(self._live.pop(next(iter(self._live)))[1])
 
     def drop(self, trial_id: int) -> None:
-        self._live.pop(trial_id, None)
+        entry = self._live.pop(trial_id, None)
+        if entry is not None:
+            close(entry[1])
+
+
+def close(trainer: Any) -> None:
+    """Let a trainer free what it holds (a function trial's thread), if it can."""
+    closer = getattr(trainer, "close", None)
+    if callable(closer):
+        closer()
 
 
 def run_assignment(
@@ -136,7 +145,7 @@ def run_assignment(
             metrics = {k: float(v) for k, v in trainer.step().items()}
         except Exception as exc:  # a trainer's bug must not kill the search
             result.error = describe_error(exc)
-            warm.drop(s.trial_id)
+            close(trainer)
             return result
         seconds = time.perf_counter() - t0
         result.epochs.append(EpochResult(epoch, metrics, seconds, time.time()))
