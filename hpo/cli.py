@@ -93,9 +93,26 @@ def cli() -> None:
 @click.option("--seed", type=int, help="The study's seed. [default: 0]")
 @click.option("--study", "study_name", help="Study name. [default: SPACE-SCHEDULER-TIME]")
 @click.option(
+    "--metric", help="The metric to optimise, as the trainer reports it. [default: val_accuracy]"
+)
+@click.option(
+    "--mode", type=click.Choice(["max", "min"]), help="Maximise or minimise it. [default: max]"
+)
+@click.option(
     "--dataset", help="Bundled name (digits, breast_cancer, wine, iris) or CSV/Parquet file."
 )
 @click.option("--target", help="Label column of a dataset file.")
+@click.option(
+    "--task",
+    type=click.Choice(["auto", "classification", "regression"]),
+    help="What the target is. [default: auto, from the target column]",
+)
+@click.option(
+    "--preprocess/--no-preprocess",
+    default=None,
+    help="One-hot encode categorical columns and impute missing values, fitted on the "
+    "training part. [default: on]",
+)
 @click.option(
     "--trainer",
     help="module:Class following the trainer contract, or module:function(config, trial). "
@@ -545,8 +562,12 @@ def worker(url: str, study_name: str, trainer: str, dataset: str, target: str | 
 @click.option("--iterations", type=click.IntRange(min=1), help="Repeat the brackets.")
 @click.option("--workers", type=click.IntRange(min=1), help="The server's workers for it.")
 @click.option("--seed", type=int, help="The study's seed. [default: 0]")
+@click.option("--metric", help="The metric to optimise. [default: val_accuracy]")
+@click.option("--mode", type=click.Choice(["max", "min"]), help="[default: max]")
 @click.option("--dataset", help="Dataset name, or a file on the server.")
 @click.option("--target", help="Label column of a dataset file.")
+@click.option("--task", type=click.Choice(["auto", "classification", "regression"]))
+@click.option("--preprocess/--no-preprocess", default=None)
 @click.option("--trainer", help="module:Class importable on the server.")
 @click.option("--executor", type=click.Choice(["ray", "serial"]), help="[default: ray]")
 @click.option("--ray-address", help="A Ray cluster the server joins for it.")

@@ -66,7 +66,12 @@ def best_model_report(
             f"{settings.trainer}: the report needs a classifier trainer with predict_proba and a dataset"
         )
     split = {k: spec.options[k] for k in ("test_fraction", "split_seed") if k in spec.options}
-    final = load_final_split(spec.dataset, spec.target, **split)
+    read = {"task": spec.task, "preprocess": spec.preprocess}
+    final = load_final_split(spec.dataset, spec.target, **split, **read)
+    if final.task != "classification":
+        raise SettingsError(
+            f"{settings.trainer}: the report evaluates classifiers; this study is a regression"
+        )
     config, seed, epochs = dict(best["config"]), int(best["seed"]), int(best["epochs"])
     start = time.perf_counter()
     model = _train(spec.build(final), config, seed, epochs)
@@ -85,10 +90,10 @@ def best_model_report(
         fpr, tpr, _ = roc_curve(positive, proba[:, k])
         roc.append({"label": final.classes[k], "fpr": fpr.round(5).tolist(), "tpr": tpr.round(5).tolist(),
                     "auc": float(roc_auc_score(positive, proba[:, k]))})  # fmt: skip
-    X, y_all, classes, names = all_rows(spec.dataset, spec.target)
+    table = all_rows(spec.dataset, spec.target, **read)
     scores = []
-    for train, test in repeated_stratified_kfold(y_all, n_splits, n_repeats, seed=settings.seed):
-        fold = fold_dataset(X, y_all, train, test, classes, names)
+    for train, test in repeated_stratified_kfold(table.y, n_splits, n_repeats, seed=settings.seed):
+        fold = fold_dataset(table, train, test)
         m = _train(spec.build(fold), config, seed, epochs)
         scores.append(
             float(

@@ -6,6 +6,7 @@ The CLI only parses and prints; everything a search does is here, callable from 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ class Plan:
     max_epochs: int
     grid_size: int | None
     approximate: bool  # ASHA's rung sizes are what it reaches if every rung fills
+    notes: tuple[str, ...] = ()  # what was done to the data (preprocessing)
 
     @property
     def full_budget(self) -> int:
@@ -56,6 +58,7 @@ class Plan:
             out.append(
                 f"the full grid ({self.grid_size} configurations) at {self.max_epochs} epochs: {grid} epochs"
             )
+        out += [f"data: {note}" for note in self.notes]
         return out
 
 
@@ -86,6 +89,17 @@ def check_trainer(settings: SearchSettings) -> tuple[TrainerSpec, Any]:
         trainer = spec.build(dataset)
     except (ValueError, TypeError) as exc:
         raise SettingsError(f"{settings.trainer}: {exc}") from None
+    task = getattr(dataset, "task", None)
+    if task == "regression" and settings.metric == "val_accuracy":
+        raise SettingsError(
+            f"dataset {settings.dataset!r} has a numeric target (a regression): search "
+            "--metric val_r2 (mode max) or --metric val_loss --mode min, or give --task classification"
+        )
+    if task == "classification" and settings.metric in ("val_r2", "val_mse"):
+        raise SettingsError(
+            f"--metric {settings.metric} is a regression's; dataset {settings.dataset!r} has "
+            "classes (--task regression if its target is a number)"
+        )
     import numpy as np
 
     config = settings.build_space().sample(np.random.default_rng(settings.seed))
@@ -174,8 +188,8 @@ def run_study(
     ``driver`` is recorded with the study (``cli`` or ``managed``).
     """
     scheduler = settings.build_scheduler()
-    plan = make_plan(settings, scheduler)
     spec, dataset = check_trainer(settings)
+    plan = dataclasses.replace(make_plan(settings, scheduler), notes=getattr(dataset, "notes", ()))
     writer = StudyWriter(storage, name)
     status = "interrupted"
     try:

@@ -59,6 +59,8 @@ class SearchSettings:
     trainer_options: dict[str, Any] = field(default_factory=dict)
     dataset: str = "digits"
     target: str | None = None
+    task: str = "auto"  # classification, regression, or auto (from the target column)
+    preprocess: bool = True  # one-hot encode categorical columns, impute missing values
     executor: str = "ray"
     ray_address: str | None = None
     max_failures: int = 2
@@ -142,6 +144,11 @@ class SearchSettings:
         choice("sampler", SAMPLERS)
         choice("executor", EXECUTORS)
         choice("mode", ("max", "min"))
+        choice("task", ("auto", "classification", "regression"))
+        if not isinstance(self.preprocess, bool):
+            raise SettingsError(
+                f"{prefix}preprocess={self.preprocess!r} is invalid; expected true or false"
+            )
         integer("max_epochs", 1)
         integer("min_epochs", 1)
         integer("eta", 2)
@@ -280,7 +287,8 @@ class SearchSettings:
         return GridSearch(sampler, R, eta=eta, min_epochs=r, **common)
 
     def trainer_spec(self) -> TrainerSpec:
-        return TrainerSpec(self.trainer, self.dataset, self.target, dict(self.trainer_options))
+        return TrainerSpec(self.trainer, self.dataset, self.target, dict(self.trainer_options),
+                           self.task, self.preprocess)  # fmt: skip
 
 
 def space_grid_problem(space: SearchSpace) -> str:

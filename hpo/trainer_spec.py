@@ -24,6 +24,8 @@ class TrainerSpec:
     dataset: str | None = "digits"
     target: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    task: str = "auto"  # classification, regression, or auto (from the target)
+    preprocess: bool = True  # one-hot encode categories and impute missing values
 
     def load_class(self) -> Any:
         """The trainer class, or a ``train(config, trial)`` function (see
@@ -81,7 +83,9 @@ class TrainerSpec:
             for k in ("val_fraction", "test_fraction", "split_seed")
             if k in self.options
         }
-        return load_dataset(self.dataset, self.target, **split)
+        return load_dataset(
+            self.dataset, self.target, task=self.task, preprocess=self.preprocess, **split
+        )
 
     def build(self, dataset: Any = None) -> Any:
         cls = self.load_class()

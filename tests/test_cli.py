@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -278,3 +279,53 @@ def test_help_is_printed_for_a_bare_command() -> None:
     result = hpo()
     assert result.returncode == 0 and "run" in result.stdout and "resume" in result.stdout
     assert os.path.exists(ROOT / "hpo" / "cli.py")
+
+
+# -- data as users bring it --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def messy(tmp_path_factory):
+    """A CSV with a categorical column, gaps, a boolean; and one with a numeric target."""
+    folder = tmp_path_factory.mktemp("data")
+    rng = np.random.default_rng(1)
+    n = 240
+    frame = pd.DataFrame({"size": rng.normal(10, 3, n), "city": rng.choice(["paris", "oslo", "lima"], n),
+                          "member": rng.random(n) > 0.5})  # fmt: skip
+    frame["label"] = np.where((frame["size"] > 10) ^ (frame["city"] == "oslo"), "yes", "no")
+    frame.loc[::7, "size"] = np.nan
+    frame.loc[::11, "city"] = None
+    frame.to_csv(folder / "messy.csv", index=False)
+    prices = pd.DataFrame(rng.normal(size=(n, 2)), columns=["a", "b"])
+    prices["kind"] = rng.choice(["x", "y"], n)
+    prices["price"] = (
+        100 + 20 * prices["a"] + np.where(prices["kind"] == "x", 5, -5) + rng.normal(0, 1, n)
+    )
+    prices.to_csv(folder / "prices.csv", index=False)
+    return folder
+
+
+def test_a_messy_csv_is_preprocessed_and_said_so(messy, tmp_path) -> None:
+    done = hpo("run", "search_spaces/mlp.yaml", "--dataset", str(messy / "messy.csv"), "--target", "label",
+               "--executor", "serial", "--max-epochs", "3", "--storage", str(tmp_path / "s.db"))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert (
+        "data: 2 categorical column(s) one-hot encoded (city, member -> 5 features)" in done.stdout
+    )
+    assert "data: missing values imputed in 2 column(s)" in done.stdout
+    strict = hpo("run", "search_spaces/mlp.yaml", "--dataset", str(messy / "messy.csv"), "--target", "label",
+                 "--no-preprocess", "--executor", "serial", "--storage", str(tmp_path / "s.db"))  # fmt: skip
+    assert strict.returncode == 2 and "non-numeric feature columns: city" in strict.stderr
+
+
+def test_a_numeric_target_is_searched_as_a_regression(messy, tmp_path) -> None:
+    args = ["run", "search_spaces/mlp.yaml", "--dataset", str(messy / "prices.csv"), "--target", "price",
+            "--executor", "serial", "--max-epochs", "9", "--storage", str(tmp_path / "s.db")]  # fmt: skip
+    wrong = hpo(*args)
+    assert wrong.returncode == 2 and "a regression): search --metric val_r2" in wrong.stderr
+    done = hpo(*args, "--metric", "val_r2", "--study", "prices")
+    assert done.returncode == 0, done.stderr
+    best = json.loads(
+        hpo("best", "prices", "--json", "--storage", str(tmp_path / "s.db"), check=True).stdout
+    )
+    assert best["metric"] == "val_r2" and best["value"] > 0.9

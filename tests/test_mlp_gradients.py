@@ -98,3 +98,80 @@ def test_softmax_survives_a_large_spread_between_rows() -> None:
     loss = net.loss_and_grad(X, np.array([0, 1, 2]))
     assert np.isfinite(loss)
     assert np.isfinite(net.grad).all()
+
+
+# -- the report's §4 aids, each checked against finite differences --------------------------
+
+
+def _check(net: Network, X: np.ndarray, y: np.ndarray) -> None:
+    net.loss_and_grad(X, y)
+    analytic = net.grad.copy()
+    numeric = numeric_gradient(lambda: net.loss_and_grad(X, y), net.theta)
+    assert relative_error(analytic, numeric) < 1e-6
+
+
+@pytest.mark.parametrize("normalization", ["batch", "layer"])
+@pytest.mark.parametrize("name", ["tanh", "prelu", "elu", "logistic"])
+def test_normalised_network_gradient_matches_finite_differences(normalization, name) -> None:
+    rng = np.random.default_rng(3)
+    net = Network(
+        5, (4, 3), 3, name, gamma=0.3, dtype=np.float64, rng=rng, normalization=normalization
+    )
+    net.theta[-14:] = rng.uniform(0.5, 1.5, 14)  # γ and β away from 1 and 0
+    X, y = rng.normal(size=(9, 5)), rng.integers(0, 3, size=9)
+    _check(net, X, y)
+    assert np.abs(net.grad[-14:]).max() > 0  # γ and β learn
+
+
+def test_residual_network_gradient_matches_finite_differences() -> None:
+    rng = np.random.default_rng(4)
+    net = Network(5, (4, 4, 4, 3), 3, "tanh", dtype=np.float64, rng=rng, residual=True)
+    assert net.residual == (False, True, True, False)
+    X, y = rng.normal(size=(9, 5)), rng.integers(0, 3, size=9)
+    _check(net, X, y)
+
+
+def test_dropout_gradient_matches_finite_differences_with_a_fixed_mask() -> None:
+    rng = np.random.default_rng(5)
+    net = Network(5, (6, 6), 3, "relu", dtype=np.float64, rng=rng, dropout=(0.5, 0.25),
+                  residual=True, normalization="layer")  # fmt: skip
+    # Non-zero biases: a row whose inputs were all dropped must not sit on ReLU's kink.
+    net.theta[net.n_weights :] = rng.uniform(0.1, 0.5, net.theta.size - net.n_weights)
+    n = 9
+    masks = [(rng.random((n, 6)) >= p) / (1 - p) for p in (0.5, 0.25)]
+    net.fixed_masks = masks
+    X, y = rng.normal(size=(n, 5)), rng.integers(0, 3, size=n)
+    _check(net, X, y)
+
+
+def test_squared_loss_gradient_matches_finite_differences() -> None:
+    rng = np.random.default_rng(6)
+    net = Network(5, (4,), 2, "softplus", dtype=np.float64, rng=rng, loss="squared")
+    X, y = rng.normal(size=(9, 5)), rng.normal(size=(9, 2))
+    _check(net, X, y)
+
+
+def test_dropout_is_inverted_and_off_in_evaluation() -> None:
+    rng = np.random.default_rng(8)
+    net = Network(4, (200,), 2, "identity", dtype=np.float64, rng=rng, dropout=(0.4,))
+    X = np.ones((50, 4))
+    plain = net.forward(X).copy()
+    Z, A, _ = net._buffers(50)
+    trained = net.forward(X, Z, A, training=True)
+    kept = A[0] != 0
+    assert 0.5 < kept.mean() < 0.7  # about 1 − p of the units kept
+    assert np.allclose(np.where(kept, A[0], 0).sum() / kept.sum(), (A[0][kept]).mean())
+    assert trained.shape == plain.shape and np.array_equal(net.forward(X), plain)
+
+
+@pytest.mark.parametrize(
+    "init", ["glorot", "glorot_normal", "he", "he_normal", "lecun", "orthogonal"]
+)
+def test_every_initialisation_gives_finite_weights_of_the_right_scale(init) -> None:
+    net = Network(
+        64, (128, 128), 10, "relu", dtype=np.float64, init=init, rng=np.random.default_rng(0)
+    )
+    w = net.layers[1].W
+    assert np.isfinite(net.theta).all() and 0.01 < w.std() < 1.0
+    if init == "orthogonal":
+        np.testing.assert_allclose(w @ w.T / 2.0, np.eye(128), atol=1e-8)

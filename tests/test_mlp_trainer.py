@@ -35,8 +35,29 @@ def run(trainer: MLPTrainer, epochs: int) -> list[dict[str, float]]:
         {"solver": "sgd", "learning_rate": "adaptive", "n_iter_no_change": 1, "tol": 10.0},
         {"solver": "adam", "activation": "prelu"},
         {"solver": "lbfgs", "activation": "tanh"},
+        {"solver": "adam", "dropout": [0.3, 0.1]},
+        {"solver": "sgd", "normalization": "batch", "activation": "elu"},
+        {
+            "solver": "adam",
+            "normalization": "layer",
+            "hidden_layer_sizes": [16, 16, 16],
+            "residual": True,
+        },
+        {"solver": "adam", "early_stopping": True, "n_iter_no_change": 1, "tol": 0.5},
+        {"solver": "sgd", "init": "orthogonal", "dropout": 0.2, "normalization": "batch"},
     ],
-    ids=["sgd", "sgd-invscaling", "sgd-adaptive", "adam-prelu", "lbfgs"],
+    ids=[
+        "sgd",
+        "sgd-invscaling",
+        "sgd-adaptive",
+        "adam-prelu",
+        "lbfgs",
+        "dropout",
+        "batchnorm",
+        "layernorm-residual",
+        "early-stopping",
+        "orthogonal-dropout-batchnorm",
+    ],
 )
 def test_restore_continues_exactly_like_an_uninterrupted_run(iris, config, dtype) -> None:
     config = {"hidden_layer_sizes": [16, 8], "batch_size": 32, "alpha": 1e-3, **config}
@@ -153,7 +174,7 @@ def test_lbfgs_on_a_quadratic_reaches_the_minimum_then_stays() -> None:
         ({"learning_rate": "cyclic"}, "learning_rate='cyclic'"),
         ({"batch_size": 0}, "batch_size=0"),
         ({"momentum": "high"}, "momentum='high'"),
-        ({"dropout": 0.5}, "unknown hyperparameter 'dropout'"),
+        ({"dropouts": 0.5}, "unknown hyperparameter 'dropouts'"),
     ],
 )
 def test_bad_config_is_a_clear_value_error(config, message) -> None:
@@ -191,3 +212,63 @@ def test_test_accuracy_within_1_5_points_of_scikit_learn(digits) -> None:
         clf = MLPClassifier(random_state=0, max_iter=200).fit(digits.X_train, digits.y_train)
     reference = clf.score(digits.X_test, digits.y_test)
     assert abs(acc - reference) <= 0.015, (acc, reference)
+
+
+# -- the report's §4 aids and regression ------------------------------------------------------------
+
+
+def test_early_stopping_keeps_the_best_weights_as_scikit_learn_does(iris) -> None:
+    trainer = MLPTrainer(iris, dtype="float64")
+    config = {"hidden_layer_sizes": [8], "solver": "adam", "learning_rate_init": 0.05,
+              "early_stopping": True, "validation_fraction": 0.2, "n_iter_no_change": 3}  # fmt: skip
+    trainer.setup(config, seed=0)
+    assert len(trainer.y_fit) == 72 and len(trainer.y_hold) == 18  # 20% of 90, stratified
+    curve = run(trainer, 60)
+    stopped = [i for i, m in enumerate(curve) if m.get("stopped_early")]
+    assert stopped, "never stopped"
+    first = stopped[0]
+    assert curve[first + 1] == curve[first] and curve[-1] == curve[first]  # nothing trains on
+    np.testing.assert_array_equal(trainer.net.theta, trainer.best_theta)
+
+
+def test_unused_aids_leave_the_network_on_the_plain_path(iris) -> None:
+    """Off by default: the same curve as the network without them, bit for bit."""
+    base = {"hidden_layer_sizes": [16, 16], "solver": "adam"}
+    plain, explicit = MLPTrainer(iris), MLPTrainer(iris)
+    plain.setup(base, seed=1)
+    explicit.setup({**base, "dropout": 0.0, "normalization": "none", "residual": False}, seed=1)
+    assert run(plain, 5) == run(explicit, 5)
+    assert all(plain.net._plain)
+
+
+def test_a_deeper_network_trains_with_normalisation_and_residuals(digits) -> None:
+    """Ten tanh layers of 32: the aids of §4 get the deep network going in a few epochs."""
+    deep = {"hidden_layer_sizes": [32] * 10, "activation": "logistic", "solver": "sgd",
+            "learning_rate_init": 0.05, "momentum": 0.9}  # fmt: skip
+    scores = {}
+    for name, extra in {"plain": {}, "aided": {"normalization": "batch", "residual": True}}.items():
+        trainer = MLPTrainer(digits)
+        trainer.setup({**deep, **extra}, seed=0)
+        scores[name] = run(trainer, 5)[-1]["val_accuracy"]
+    assert scores["aided"] > scores["plain"] + 0.3, scores
+
+
+def test_regression_reports_mse_and_r2(tmp_path) -> None:
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 4))
+    frame = pd.DataFrame(X, columns=list("abcd"))
+    frame["y"] = 50 + 10 * np.sin(X[:, 0]) + 5 * X[:, 1] * X[:, 2] + rng.normal(0, 0.5, 300)
+    path = tmp_path / "r.csv"
+    frame.to_csv(path, index=False)
+    trainer = MLPTrainer(str(path), target="y")
+    trainer.setup(
+        {"hidden_layer_sizes": [32], "solver": "adam", "learning_rate_init": 0.01}, seed=0
+    )
+    curve = run(trainer, 100)
+    assert set(curve[-1]) == {"train_loss", "val_loss", "val_mse", "val_r2", "lr"}
+    assert curve[-1]["val_r2"] > 0.7 > 0.3 > curve[0]["val_r2"]  # scikit-learn's MLPRegressor: 0.85
+    predicted = trainer.predict_values(trainer.data.X_val)
+    truth = trainer.data.y_val * trainer.data.y_scale + trainer.data.y_mean
+    assert np.mean((predicted - truth) ** 2) == pytest.approx(curve[-1]["val_mse"], rel=1e-4)

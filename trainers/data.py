@@ -1,8 +1,9 @@
 """Datasets for the trainers: bundled scikit-learn sets or a user's CSV/Parquet file.
 
-A :class:`Dataset` holds one stratified train/validation/test split, standardised with
-statistics of the training part only (the report standardises its features before
-training, ``X_std``). The split is fixed by ``split_seed`` so that every trial of a study
+A :class:`Dataset` holds one train/validation/test split (stratified for classes),
+preprocessed with statistics of the training part only: categorical columns one-hot
+encoded, missing values imputed, features standardised (the report standardises its
+features before training, ``X_std``). Targets are classes or, for a regression, numbers. The split is fixed by ``split_seed`` so that every trial of a study
 sees the same data; the trial's own seed only drives initialisation and shuffling.
 
 The report evaluates its final model with five repetitions of five-fold stratified
@@ -14,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -31,9 +33,13 @@ BUNDLED = {
 
 @dataclass(frozen=True)
 class Dataset:
-    """One stratified split of a classification table, features standardised.
+    """One train/validation/test split of a table, features preprocessed and standardised.
 
-    ``y_*`` hold class indices ``0 … n_classes-1``; ``classes`` maps them back to labels.
+    Classification: ``y_*`` hold class indices ``0 … n_classes-1``; ``classes`` maps them
+    back to labels, and the split is stratified. Regression (``task == "regression"``):
+    ``y_*`` hold the target standardised with the training part's ``y_mean`` and
+    ``y_scale`` (so that one learning rate fits any unit); ``classes`` is empty.
+    ``notes`` says what preprocessing did (for the search's output).
     """
 
     name: str
@@ -45,6 +51,10 @@ class Dataset:
     y_test: np.ndarray
     classes: tuple
     feature_names: tuple[str, ...]
+    task: str = "classification"
+    y_mean: float = 0.0
+    y_scale: float = 1.0
+    notes: tuple[str, ...] = ()
 
     @property
     def n_features(self) -> int:
@@ -54,33 +64,110 @@ class Dataset:
     def n_classes(self) -> int:
         return len(self.classes)
 
+    @property
+    def n_outputs(self) -> int:
+        """Output units of a network: one per class, or one for a regression target."""
+        return 1 if self.task == "regression" else self.n_classes
+
     def astype(self, dtype: np.dtype | str) -> Dataset:
-        """The same split with features in ``dtype`` (a no-op when already so)."""
+        """The same split with features (and a regression target) in ``dtype``."""
         dtype = np.dtype(dtype)
         if self.X_train.dtype == dtype:
             return self
-        cast = {k: getattr(self, k).astype(dtype) for k in ("X_train", "X_val", "X_test")}
+        keys = ["X_train", "X_val", "X_test"]
+        if self.task == "regression":
+            keys += ["y_train", "y_val", "y_test"]
+        cast = {k: getattr(self, k).astype(dtype) for k in keys}
         return Dataset(**{**self.__dict__, **cast})
 
 
-def load_table(source: str, target: str | None = None) -> tuple[np.ndarray, np.ndarray, tuple]:
-    """Features ``X`` (float64), labels ``y`` and feature names from a bundled name or a file.
+TASKS = ("auto", "classification", "regression")
+
+
+@dataclass(frozen=True)
+class Table:
+    """A dataset as read, before any split: raw features, the target, and its task."""
+
+    name: str
+    features: pd.DataFrame
+    y: np.ndarray  # class indices, or float targets
+    task: str
+    classes: tuple
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(str(c) for c in self.features.columns)
+
+
+def read_table(
+    source: str, target: str | None = None, *, task: str = "auto", preprocess: bool = True
+) -> Table:
+    """Read a bundled dataset or a CSV/Parquet file and check it.
 
     Args:
         source: one of ``digits``, ``breast_cancer``, ``wine``, ``iris``, or a path to a
             ``.csv`` or ``.parquet`` file.
         target: the label column of a file (ignored for bundled datasets).
+        task: ``classification``, ``regression``, or ``auto`` (a target of real numbers
+            with many distinct values is a regression, as scikit-learn's
+            ``type_of_target`` says ``continuous``).
+        preprocess: accept categorical columns and missing values (encoded and imputed
+            by :class:`Preprocessor`); False refuses them.
 
     Raises:
-        ValueError: a missing file, an unknown name, a missing target column, non-numeric
-            features, NaN or infinite values, or fewer than two classes.
+        ValueError: a missing file, an unknown name, a missing target column or target
+            values, a single class; without ``preprocess``, non-numeric features or NaN.
     """
+    if task not in TASKS:
+        raise ValueError(f"task={task!r} is unknown; expected one of {', '.join(TASKS)}")
     if source in BUNDLED:
         bunch = BUNDLED[source]()
-        X = np.asarray(bunch.data, dtype=np.float64)
-        y = np.asarray(bunch.target)
-        names = tuple(str(n) for n in getattr(bunch, "feature_names", range(X.shape[1])))
-        return X, y, names
+        names = [str(n) for n in getattr(bunch, "feature_names", range(bunch.data.shape[1]))]
+        features = pd.DataFrame(np.asarray(bunch.data, dtype=np.float64), columns=names)
+        y_raw, name = np.asarray(bunch.target), source
+    else:
+        features, y_raw = _read_file(source, target)
+        name = Path(source).stem
+    if not preprocess:
+        bad = [str(c) for c in features.columns if not pd.api.types.is_numeric_dtype(features[c])]
+        if bad:
+            raise ValueError(
+                f"dataset {name!r} has non-numeric feature columns: {', '.join(bad[:10])}; "
+                "encode them as numbers first, or leave preprocessing on"
+            )
+        values = features.to_numpy(dtype=np.float64)
+        if not np.isfinite(values).all():
+            n_bad = int((~np.isfinite(values)).any(axis=1).sum())
+            raise ValueError(
+                f"dataset {name!r} has NaN or infinite feature values in {n_bad} rows; "
+                "impute or drop them first, or leave preprocessing on"
+            )
+    if task == "auto":
+        from sklearn.utils.multiclass import type_of_target
+
+        numeric = pd.api.types.is_numeric_dtype(y_raw.dtype)
+        task = (
+            "regression" if numeric and type_of_target(y_raw) == "continuous" else "classification"
+        )
+    if task == "regression":
+        if not pd.api.types.is_numeric_dtype(y_raw.dtype):
+            raise ValueError(f"dataset {name!r}: a regression needs a numeric target")
+        y = np.asarray(y_raw, dtype=np.float64)
+        if not np.isfinite(y).all():
+            raise ValueError(f"dataset {name!r}: the target has infinite values")
+        if np.ptp(y) == 0:
+            raise ValueError(f"dataset {name!r}: the target is constant; nothing to learn")
+        return Table(name, features, y, task, ())
+    classes, y_idx = np.unique(y_raw, return_inverse=True)
+    if len(classes) < 2:
+        raise ValueError(
+            f"dataset {name!r} has a single class ({classes[0]!r}); "
+            "classification needs at least two"
+        )
+    return Table(name, features, y_idx.astype(np.int64), task, tuple(classes.tolist()))
+
+
+def _read_file(source: str, target: str | None) -> tuple[pd.DataFrame, np.ndarray]:
     path = Path(source)
     if path.suffix.lower() not in (".csv", ".parquet", ".pq"):
         raise ValueError(
@@ -102,37 +189,112 @@ def load_table(source: str, target: str | None = None) -> tuple[np.ndarray, np.n
         )
     y_col = frame[target]
     if y_col.isna().any():
-        raise ValueError(f"target column {target!r} of {source!r} has missing values")
+        raise ValueError(
+            f"target column {target!r} of {source!r} has {int(y_col.isna().sum())} missing "
+            "values; drop those rows (a target cannot be imputed)"
+        )
     features = frame.drop(columns=[target])
     if features.shape[1] == 0:
         raise ValueError(f"dataset {source!r} has no feature columns besides {target!r}")
-    bad = [str(c) for c in features.columns if not pd.api.types.is_numeric_dtype(features[c])]
-    if bad:
-        raise ValueError(
-            f"dataset {source!r} has non-numeric feature columns: {', '.join(bad[:10])}; "
-            "encode them as numbers first"
-        )
-    X = features.to_numpy(dtype=np.float64)
-    return X, y_col.to_numpy(), tuple(str(c) for c in features.columns)
+    return features, y_col.to_numpy()
 
 
-def _check_table(name: str, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, tuple]:
-    """Validate ``X, y`` and encode labels as ``0 … C-1``."""
-    if X.ndim != 2 or X.shape[0] != y.shape[0]:
-        raise ValueError(f"dataset {name!r}: X must be 2-D with one row per label")
-    if not np.isfinite(X).all():
-        n_bad = int((~np.isfinite(X)).any(axis=1).sum())
-        raise ValueError(
-            f"dataset {name!r} has NaN or infinite feature values in {n_bad} rows; "
-            "impute or drop them first"
-        )
-    classes, y_idx = np.unique(y, return_inverse=True)
-    if len(classes) < 2:
-        raise ValueError(
-            f"dataset {name!r} has a single class ({classes[0]!r}); "
-            "classification needs at least two"
-        )
-    return y_idx.astype(np.int64), tuple(classes.tolist())
+class Preprocessor:
+    """scikit-learn's ``ColumnTransformer``: numeric columns imputed (median) and
+    standardised, categorical ones imputed (most frequent) and one-hot encoded; fitted
+    on training rows only, so nothing of the validation or test rows leaks into training.
+    """
+
+    def __init__(self, features: pd.DataFrame) -> None:
+        from sklearn.compose import ColumnTransformer
+        from sklearn.impute import SimpleImputer
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import OneHotEncoder
+
+        self.numeric = [c for c in features.columns if pd.api.types.is_numeric_dtype(features[c])
+                        and not pd.api.types.is_bool_dtype(features[c])]  # fmt: skip
+        self.categorical = [c for c in features.columns if c not in self.numeric]
+        parts = []
+        if self.numeric:
+            parts.append(("numeric", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()),
+                          self.numeric))  # fmt: skip
+        if self.categorical:
+            encoder = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
+            parts.append(("categorical", make_pipeline(
+                SimpleImputer(strategy="most_frequent"), encoder), self.categorical))  # fmt: skip
+        self.transformer = ColumnTransformer(parts, sparse_threshold=0.0)
+
+    def fit(self, frame: pd.DataFrame) -> Preprocessor:
+        frame = _as_model_input(frame, self.numeric, self.categorical)
+        self.missing = [str(c) for c in frame.columns if frame[c].isna().any()]
+        self.transformer.fit(frame)
+        return self
+
+    def transform(self, frame: pd.DataFrame) -> np.ndarray:
+        frame = _as_model_input(frame, self.numeric, self.categorical)
+        return np.asarray(self.transformer.transform(frame), dtype=np.float64)
+
+    def feature_names(self) -> tuple[str, ...]:
+        return tuple(str(n).split("__", 1)[-1] for n in self.transformer.get_feature_names_out())
+
+    def notes(self) -> tuple[str, ...]:
+        """What was done, in words (printed when a search starts)."""
+        out = []
+        if self.categorical:
+            n = sum(len(c) for c in self._encoder().categories_)
+            cols = ", ".join(map(str, self.categorical[:5])) + (
+                "…" if len(self.categorical) > 5 else ""
+            )
+            out.append(
+                f"{len(self.categorical)} categorical column(s) one-hot encoded ({cols} -> {n} features)"
+            )
+        if self.missing:
+            cols = ", ".join(self.missing[:5]) + ("…" if len(self.missing) > 5 else "")
+            out.append(f"missing values imputed in {len(self.missing)} column(s) ({cols}; median, "
+                       "or most frequent for categories)")  # fmt: skip
+        if out:
+            out.append("fitted on the training part only (--no-preprocess refuses such data)")
+        return tuple(out)
+
+    def _encoder(self) -> Any:
+        return self.transformer.named_transformers_["categorical"][-1]
+
+
+def _as_model_input(frame: pd.DataFrame, numeric: list, categorical: list) -> pd.DataFrame:
+    """Infinities count as missing; categories are compared as text (1 and "1" alike)."""
+    frame = frame.copy()
+    if numeric:
+        frame[numeric] = frame[numeric].astype(np.float64).replace([np.inf, -np.inf], np.nan)
+    for c in categorical:
+        frame[c] = frame[c].map(lambda v: v if pd.isna(v) else str(v)).astype(object)
+    return frame
+
+
+def _split(table: Table, val_fraction: float, test_fraction: float, split_seed: int) -> tuple:
+    """Row indices of the train/validation/test parts (stratified for classification)."""
+    rows = np.arange(len(table.y))
+    stratify = table.y if table.task == "classification" else None
+    rest, test = train_test_split(rows, test_size=test_fraction, stratify=stratify,
+                                  random_state=split_seed)  # fmt: skip
+    stratify = table.y[rest] if table.task == "classification" else None
+    train, val = train_test_split(rest, test_size=val_fraction / (1.0 - test_fraction),
+                                  stratify=stratify, random_state=split_seed)  # fmt: skip
+    return train, val, test
+
+
+def _make(
+    table: Table, train: np.ndarray, val: np.ndarray, test: np.ndarray, name: str | None = None
+) -> Dataset:
+    """Preprocess and standardise on the training rows; a regression target likewise."""
+    prep = Preprocessor(table.features).fit(table.features.iloc[train])
+    X = [prep.transform(table.features.iloc[rows]) for rows in (train, val, test)]
+    y = [table.y[rows] for rows in (train, val, test)]
+    y_mean, y_scale = 0.0, 1.0
+    if table.task == "regression":
+        y_mean, y_scale = float(y[0].mean()), float(y[0].std()) or 1.0
+        y = [(part - y_mean) / y_scale for part in y]
+    return Dataset(name or table.name, X[0], y[0], X[1], y[1], X[2], y[2], table.classes,
+                   prep.feature_names(), table.task, y_mean, y_scale, prep.notes())  # fmt: skip
 
 
 def load_dataset(
@@ -142,11 +304,13 @@ def load_dataset(
     val_fraction: float = 0.2,
     test_fraction: float = 0.2,
     split_seed: int = 0,
+    task: str = "auto",
+    preprocess: bool = True,
 ) -> Dataset:
-    """Load, validate, split (stratified) and standardise a classification dataset.
+    """Load, check, split (stratified for classes) and preprocess a dataset.
 
-    The scaler is fitted on the training part only, so nothing of the validation or test
-    data leaks into training.
+    The preprocessing (imputation, one-hot encoding, standardisation) is fitted on the
+    training part only, so nothing of the validation or test data leaks into training.
 
     >>> ds = load_dataset("iris")
     >>> (len(ds.y_train), len(ds.y_val), len(ds.y_test)), ds.n_classes
@@ -159,40 +323,20 @@ def load_dataset(
         raise ValueError(
             f"val_fraction + test_fraction = {val_fraction + test_fraction} leaves no training data"
         )
-    X, y_raw, names = load_table(source, target)
-    name = Path(source).stem if source not in BUNDLED else source
-    y, classes = _check_table(name, X, y_raw)
-    counts = np.bincount(y)
-    if counts.min() < 3:
-        raise ValueError(
-            f"dataset {name!r}: class {classes[int(counts.argmin())]!r} has {counts.min()} "
-            "samples; a stratified train/validation/test split needs at least 3 per class"
-        )
+    table = read_table(source, target, task=task, preprocess=preprocess)
+    if table.task == "classification":
+        counts = np.bincount(table.y)
+        if counts.min() < 3:
+            raise ValueError(
+                f"dataset {table.name!r}: class {table.classes[int(counts.argmin())]!r} has "
+                f"{counts.min()} samples; a stratified train/validation/test split needs at "
+                "least 3 per class"
+            )
     try:
-        X_rest, X_test, y_rest, y_test = train_test_split(
-            X, y, test_size=test_fraction, stratify=y, random_state=split_seed
-        )
-        X_train, X_val, y_train, y_val = train_test_split(
-            X_rest,
-            y_rest,
-            test_size=val_fraction / (1.0 - test_fraction),
-            stratify=y_rest,
-            random_state=split_seed,
-        )
+        train, val, test = _split(table, val_fraction, test_fraction, split_seed)
     except ValueError as exc:
-        raise ValueError(f"dataset {name!r} is too small to split: {exc}") from None
-    scaler = StandardScaler().fit(X_train)
-    return Dataset(
-        name=name,
-        X_train=scaler.transform(X_train),
-        y_train=y_train,
-        X_val=scaler.transform(X_val),
-        y_val=y_val,
-        X_test=scaler.transform(X_test),
-        y_test=y_test,
-        classes=classes,
-        feature_names=names,
-    )
+        raise ValueError(f"dataset {table.name!r} is too small to split: {exc}") from None
+    return _make(table, train, val, test)
 
 
 def load_final_split(
@@ -201,40 +345,32 @@ def load_final_split(
     *,
     test_fraction: float = 0.2,
     split_seed: int = 0,
+    task: str = "auto",
+    preprocess: bool = True,
 ) -> Dataset:
     """The split for a final model: training and validation parts merged, the same test part.
 
     The test rows are exactly those of :func:`load_dataset` with the same ``split_seed``
-    and ``test_fraction``; the scaler is refitted on the merged training data. The
+    and ``test_fraction``; the preprocessing is refitted on the merged training data. The
     validation arrays repeat the test part (a trainer's ``step`` needs some), so they
     must not be used to choose anything.
     """
-    X, y_raw, names = load_table(source, target)
-    name = Path(source).stem if source not in BUNDLED else source
-    y, classes = _check_table(name, X, y_raw)
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=test_fraction, stratify=y, random_state=split_seed
-    )
-    scaler = StandardScaler().fit(X_train)
-    X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
-    return Dataset(name, X_train, y_train, X_test, y_test, X_test, y_test, classes, names)
+    table = read_table(source, target, task=task, preprocess=preprocess)
+    rows = np.arange(len(table.y))
+    stratify = table.y if table.task == "classification" else None
+    train, test = train_test_split(rows, test_size=test_fraction, stratify=stratify,
+                                   random_state=split_seed)  # fmt: skip
+    return _make(table, train, test, test)
 
 
-def all_rows(source: str, target: str | None = None) -> tuple[np.ndarray, np.ndarray, tuple, tuple]:
-    """Every row, validated and label-encoded (unscaled): for cross-validation."""
-    X, y_raw, names = load_table(source, target)
-    name = Path(source).stem if source not in BUNDLED else source
-    y, classes = _check_table(name, X, y_raw)
-    return X, y, classes, names
+def all_rows(source: str, target: str | None = None, **read: Any) -> Table:
+    """Every row, checked and label-encoded, not yet preprocessed: for cross-validation."""
+    return read_table(source, target, **read)
 
 
-def fold_dataset(
-    X: np.ndarray, y: np.ndarray, train: np.ndarray, test: np.ndarray, classes: tuple, names: tuple
-) -> Dataset:
-    """One cross-validation fold, standardised on its training rows."""
-    scaler = StandardScaler().fit(X[train])
-    X_train, X_test = scaler.transform(X[train]), scaler.transform(X[test])
-    return Dataset("fold", X_train, y[train], X_test, y[test], X_test, y[test], classes, names)
+def fold_dataset(table: Table, train: np.ndarray, test: np.ndarray) -> Dataset:
+    """One cross-validation fold, preprocessed and standardised on its training rows."""
+    return _make(table, train, test, test, name="fold")
 
 
 def repeated_stratified_kfold(

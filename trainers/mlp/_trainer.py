@@ -25,7 +25,7 @@ import numpy as np
 
 from trainers.data import Dataset, load_dataset
 from trainers.mlp._activations import ACTIVATIONS
-from trainers.mlp._network import Network
+from trainers.mlp._network import INITS, NORMALIZATIONS, Network
 from trainers.mlp._optim import LBFGS, SGD, Adam, axpy_for
 
 SOLVERS = ("sgd", "adam", "lbfgs")
@@ -50,6 +50,12 @@ DEFAULTS: dict[str, Any] = {
     "n_iter_no_change": 10,
     "activation_gamma": None,
     "init": "auto",
+    # The report's §4: aids for deeper networks (all off by default).
+    "dropout": 0.0,  # a rate, or one per hidden layer (inverted dropout)
+    "normalization": "none",  # batch | layer
+    "residual": False,  # skip connections between hidden layers of equal width
+    "early_stopping": False,  # scikit-learn's: hold out validation_fraction of training
+    "validation_fraction": 0.1,
 }
 
 
@@ -130,9 +136,36 @@ def resolve_config(config: Mapping[str, Any]) -> dict[str, Any]:
         isinstance(gamma, bool) or not isinstance(gamma, (int, float)) or not math.isfinite(gamma)
     ):
         raise _bad("activation_gamma", gamma, "a number or null")
-    if c["init"] not in ("auto", "glorot", "he"):
-        raise _bad("init", c["init"], "'auto', 'glorot' or 'he'")
-    c["nesterovs_momentum"] = bool(c["nesterovs_momentum"])
+    if c["init"] not in INITS:
+        raise _bad("init", c["init"], f"one of {', '.join(INITS)}")
+    if c["normalization"] not in NORMALIZATIONS:
+        raise _bad("normalization", c["normalization"], f"one of {', '.join(NORMALIZATIONS)}")
+    rates = c["dropout"]
+    if isinstance(rates, (int, float, np.number)) and not isinstance(rates, bool):
+        rates = (float(rates),) * len(sizes)
+    try:
+        rates = tuple(float(p) for p in rates)
+        ok = len(rates) == len(sizes) and all(0.0 <= p < 1.0 for p in rates)
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise _bad(
+            "dropout",
+            c["dropout"],
+            f"a rate in [0, 1), or {len(sizes)} of them (one per hidden layer)",
+        )
+    c["dropout"] = rates
+    if any(rates) and c["solver"] == "lbfgs":
+        raise _bad(
+            "dropout", c["dropout"], "0 with solver lbfgs (a line search needs a fixed objective)"
+        )
+    for key in ("residual", "early_stopping", "nesterovs_momentum"):
+        if not isinstance(c[key], (bool, np.bool_)):
+            raise _bad(key, c[key], "true or false")
+        c[key] = bool(c[key])
+    vf = c["validation_fraction"]
+    if isinstance(vf, bool) or not isinstance(vf, (int, float)) or not 0.0 < vf < 1.0:
+        raise _bad("validation_fraction", vf, "a number in (0, 1)")
     return c
 
 
@@ -141,10 +174,12 @@ class MLPTrainer:
 
     Args:
         dataset: a bundled name (``digits``, ``breast_cancer``, ``wine``, ``iris``), a CSV
-            or Parquet path, or an already loaded :class:`~trainers.data.Dataset`.
+            or Parquet path, or an already loaded :class:`~trainers.data.Dataset`. A
+            regression target (numbers) gets an identity output and the squared error.
         target: the label column of a file.
         dtype: ``"float32"`` (default, faster) or ``"float64"``.
-        val_fraction, test_fraction, split_seed: the stratified split.
+        val_fraction, test_fraction, split_seed: the split (stratified for classes).
+        task, preprocess: see :func:`~trainers.data.load_dataset`.
         blas_threads: BLAS threads for this process (None leaves them alone). The
             matrices here are small, and several OpenBLAS threads on a busy machine made
             an epoch up to 40× slower than one thread, so the default is 1.
@@ -164,6 +199,8 @@ class MLPTrainer:
         val_fraction: float = 0.2,
         test_fraction: float = 0.2,
         split_seed: int = 0,
+        task: str = "auto",
+        preprocess: bool = True,
         blas_threads: int | None = 1,
     ) -> None:
         if blas_threads is not None:
@@ -177,9 +214,12 @@ class MLPTrainer:
                 val_fraction=val_fraction,
                 test_fraction=test_fraction,
                 split_seed=split_seed,
+                task=task,
+                preprocess=preprocess,
             )
         self.data = dataset.astype(dtype)
         self.dtype = np.dtype(dtype)
+        self.regression = self.data.task == "regression"
         self.config: dict[str, Any] | None = None
 
     # -- the contract ---------------------------------------------------------------------
@@ -193,14 +233,35 @@ class MLPTrainer:
         self.net = Network(
             d.n_features,
             c["hidden_layer_sizes"],
-            d.n_classes,
+            d.n_outputs,
             c["activation"],
             gamma=c["activation_gamma"],
             dtype=self.dtype,
             init=c["init"],
             rng=self.rng,
+            dropout=c["dropout"],
+            normalization=c["normalization"],
+            residual=c["residual"],
+            loss="squared" if self.regression else "cross_entropy",
         )
-        n = len(d.y_train)
+        # scikit-learn's early_stopping holds out a part of the training data (stratified
+        # for classes) and stops when its score has not improved by tol for
+        # n_iter_no_change epochs; the best weights are then kept.
+        self.X_fit, self.y_fit = d.X_train, d.y_train
+        self.X_hold = self.y_hold = None
+        if c["early_stopping"]:
+            from sklearn.model_selection import train_test_split
+
+            stratify = None if self.regression else d.y_train
+            try:
+                self.X_fit, self.X_hold, self.y_fit, self.y_hold = train_test_split(
+                    d.X_train, d.y_train, test_size=c["validation_fraction"],
+                    random_state=self.seed % 2**32, stratify=stratify,
+                )  # fmt: skip
+            except ValueError as exc:
+                raise _bad("validation_fraction", c["validation_fraction"],
+                           f"a part that the training data can give ({exc})") from None  # fmt: skip
+        n = len(self.y_fit)
         self.batch_size = min(200, n) if c["batch_size"] == "auto" else min(int(c["batch_size"]), n)
         if c["solver"] == "sgd":
             self.opt: SGD | Adam | LBFGS = SGD(
@@ -217,19 +278,31 @@ class MLPTrainer:
         self.best_loss = math.inf
         self.no_improvement = 0
         self.diverged = False
-        self._X = np.empty_like(d.X_train)
-        self._y = np.empty_like(d.y_train)
+        self.best_score = -math.inf  # early stopping: the held-out score and its weights
+        self.es_no_improvement = 0
+        self.best_theta: np.ndarray | None = None
+        self.best_stats: list | None = None
+        self.stopped_early = False
+        self._stopped_metrics: dict[str, float] | None = None
+        self._X = np.empty_like(self.X_fit)
+        self._y = np.empty_like(self.y_fit)
 
     def step(self) -> dict[str, float]:
-        """Train one epoch; returns ``train_loss``, ``val_loss``, ``val_accuracy`` and ``lr``.
+        """Train one epoch; returns ``train_loss``, ``val_loss``, ``lr`` and ``val_accuracy``
+        (classes) or ``val_mse`` and ``val_r2`` (regression, ``val_mse`` in the target's
+        units).
 
         A diverged run (NaN or infinite loss) returns NaN metrics with ``diverged = 1``
-        instead of raising, and stays diverged.
+        instead of raising, and stays diverged. A run stopped early (``early_stopping``)
+        keeps its best weights and reports them, with ``stopped_early = 1``.
         """
         if self.config is None:
             raise RuntimeError("call setup(config, seed) or restore(state) before step()")
         if self.diverged:
             return self._diverged_metrics(math.nan)
+        if self.stopped_early:
+            self.epoch += 1
+            return dict(self._stopped_metrics or {})
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
             if isinstance(self.opt, LBFGS):
                 train_loss = self.opt.iterate(self.net.theta, self._full_objective)
@@ -239,13 +312,18 @@ class MLPTrainer:
             if not math.isfinite(train_loss) or not np.isfinite(self.net.theta).all():
                 self.diverged = True
                 return self._diverged_metrics(train_loss)
-            val_loss, val_acc = self.net.evaluate(self.data.X_val, self.data.y_val)
+            metrics = {"train_loss": train_loss, **self._validation_metrics()}
         self._end_of_epoch(train_loss)
-        lr = getattr(self.opt, "lr", math.nan)
-        return {"train_loss": train_loss, "val_loss": val_loss, "val_accuracy": val_acc, "lr": lr}
+        metrics["lr"] = getattr(self.opt, "lr", math.nan)
+        if self.config["early_stopping"] and self._early_stop():
+            metrics = {**self._validation_metrics(), "train_loss": train_loss, "lr": metrics["lr"],
+                       "stopped_early": 1.0}  # fmt: skip
+            self._stopped_metrics = metrics
+        return metrics
 
     def save(self) -> dict[str, Any]:
-        """Everything needed to continue exactly: weights, optimiser, generator, counters."""
+        """Everything needed to continue exactly: weights, optimiser, generator, counters,
+        batch normalisation's running statistics, early stopping's best weights."""
         if self.config is None:
             raise RuntimeError("nothing to save: call setup(config, seed) first")
         return {
@@ -253,18 +331,29 @@ class MLPTrainer:
             "seed": self.seed,
             "epoch": self.epoch,
             "theta": self.net.theta.copy(),
+            "running_stats": self.net.running_stats(),
             "optimizer": self.opt.state(),
             "rng": self.rng.bit_generator.state,
             "samples_seen": self.samples_seen,
             "best_loss": self.best_loss,
             "no_improvement": self.no_improvement,
             "diverged": self.diverged,
+            "early_stopping": {
+                "best_score": self.best_score,
+                "es_no_improvement": self.es_no_improvement,
+                "best_theta": self.best_theta,
+                "best_stats": self.best_stats,
+                "stopped_early": self.stopped_early,
+                "_stopped_metrics": self._stopped_metrics,
+            },
         }
 
     def restore(self, state: Mapping[str, Any]) -> None:
         """Continue from :meth:`save`'s state; need not follow :meth:`setup`."""
         self.setup(state["config"], state["seed"])
         self.net.theta[...] = state["theta"]
+        if "running_stats" in state:
+            self.net.load_running_stats(state["running_stats"])
         self.opt.load_state(state["optimizer"])
         self.rng.bit_generator.state = state["rng"]
         self.epoch = state["epoch"]
@@ -272,8 +361,16 @@ class MLPTrainer:
         self.best_loss = state["best_loss"]
         self.no_improvement = state["no_improvement"]
         self.diverged = state["diverged"]
+        for key, value in state.get("early_stopping", {}).items():
+            setattr(self, key, value)
 
     # -- evaluation helpers ------------------------------------------------------------------
+
+    def predict_values(self, X: np.ndarray) -> np.ndarray:
+        """A regression's predictions, in the target's units, for preprocessed rows ``X``."""
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+            out = self.net.predict_values(np.asarray(X, dtype=self.dtype))[:, 0]
+        return out * self.data.y_scale + self.data.y_mean
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Class probabilities ŷ for standardised rows ``X``."""
@@ -294,25 +391,59 @@ class MLPTrainer:
         w = self.net.weights
         return 0.5 * alpha * float(w @ w)
 
+    def _validation_metrics(self) -> dict[str, float]:
+        """The scheduler's view: loss and accuracy, or loss, MSE and R², on validation."""
+        d = self.data
+        val_loss, score = self.net.evaluate(d.X_val, d.y_val)
+        if not self.regression:
+            return {"val_loss": val_loss, "val_accuracy": score}
+        # The target is standardised: its MSE is 1 − R² of a model, in units of its variance.
+        variance = float(np.var(d.y_val)) or 1.0
+        return {
+            "val_loss": val_loss,
+            "val_mse": score * d.y_scale**2,
+            "val_r2": 1.0 - score / variance,
+        }
+
+    def _early_stop(self) -> bool:
+        """scikit-learn's rule: the held-out score (accuracy, or R²) must beat its best by
+        ``tol``; after more than ``n_iter_no_change`` epochs without, keep the best weights."""
+        c = self.config
+        assert c is not None and self.X_hold is not None
+        _, score = self.net.evaluate(self.X_hold, self.y_hold)
+        if self.regression:
+            score = 1.0 - score / (float(np.var(self.y_hold)) or 1.0)
+        # As scikit-learn's MLP: the count resets only on a gain of tol; any gain is kept.
+        gained = score >= self.best_score + c["tol"]
+        self.es_no_improvement = 0 if gained else self.es_no_improvement + 1
+        if score > self.best_score:
+            self.best_score = score
+            self.best_theta, self.best_stats = self.net.theta.copy(), self.net.running_stats()
+        if self.es_no_improvement > c["n_iter_no_change"] and self.best_theta is not None:
+            self.net.theta[...] = self.best_theta
+            self.net.load_running_stats(self.best_stats)  # type: ignore[arg-type]
+            self.stopped_early = True
+        return self.stopped_early
+
     def _full_objective(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         """R(W, b) and its gradient on the whole training set (for L-BFGS)."""
         net, alpha = self.net, self.config["alpha"]  # type: ignore[index]
         if theta is not net.theta:
             net.theta[...] = theta
-        loss = net.loss_and_grad(self.data.X_train, self.data.y_train)
+        loss = net.loss_and_grad(self.X_fit, self.y_fit)
         if alpha:
             net.grad[: net.n_weights] += alpha * net.weights
         return loss + self._penalty(), net.grad
 
     def _stochastic_epoch(self) -> float:
         """One pass over shuffled mini-batches; returns the epoch's mean R(W, b)."""
-        d, net, opt = self.data, self.net, self.opt
+        net, opt = self.net, self.opt
         alpha = self.config["alpha"]  # type: ignore[index]
-        n, bs = len(d.y_train), self.batch_size
+        n, bs = len(self.y_fit), self.batch_size
         order = self.rng.permutation(n)
         X, y = self._X, self._y
-        np.take(d.X_train, order, axis=0, out=X)
-        np.take(d.y_train, order, out=y)
+        np.take(self.X_fit, order, axis=0, out=X)
+        np.take(self.y_fit, order, axis=0, out=y)
         grad_w, w = net.grad[: net.n_weights], net.weights
         axpy = axpy_for(w)
         total = 0.0
@@ -348,10 +479,11 @@ class MLPTrainer:
 
     def _diverged_metrics(self, train_loss: float) -> dict[str, float]:
         nan = math.nan
+        scores = {"val_mse": nan, "val_r2": nan} if self.regression else {"val_accuracy": nan}
         return {
             "train_loss": train_loss if not math.isfinite(train_loss) else nan,
             "val_loss": nan,
-            "val_accuracy": nan,
+            **scores,
             "lr": getattr(self.opt, "lr", nan),
             "diverged": 1.0,
         }
