@@ -45,6 +45,7 @@ def run(trainer: MLPTrainer, epochs: int) -> list[dict[str, float]]:
         },
         {"solver": "adam", "early_stopping": True, "n_iter_no_change": 1, "tol": 0.5},
         {"solver": "sgd", "init": "orthogonal", "dropout": 0.2, "normalization": "batch"},
+        {"solver": "adam", "depth": 3, "width": 8, "residual": True, "init": "he_normal"},
     ],
     ids=[
         "sgd",
@@ -57,10 +58,12 @@ def run(trainer: MLPTrainer, epochs: int) -> list[dict[str, float]]:
         "layernorm-residual",
         "early-stopping",
         "orthogonal-dropout-batchnorm",
+        "depth-width",
     ],
 )
 def test_restore_continues_exactly_like_an_uninterrupted_run(iris, config, dtype) -> None:
-    config = {"hidden_layer_sizes": [16, 8], "batch_size": 32, "alpha": 1e-3, **config}
+    base = {} if "depth" in config else {"hidden_layer_sizes": [16, 8]}
+    config = {**base, "batch_size": 32, "alpha": 1e-3, **config}
     straight = MLPTrainer(iris, dtype=dtype)
     straight.setup(config, seed=3)
     expected = run(straight, 7)

@@ -56,6 +56,9 @@ DEFAULTS: dict[str, Any] = {
     "residual": False,  # skip connections between hidden layers of equal width
     "early_stopping": False,  # scikit-learn's: hold out validation_fraction of training
     "validation_fraction": 0.1,
+    # The report's §3.2 architecture search: depth × width, instead of hidden_layer_sizes.
+    "depth": None,
+    "width": None,
 }
 
 
@@ -89,6 +92,16 @@ def resolve_config(config: Mapping[str, Any]) -> dict[str, Any]:
             f"{', '.join(DEFAULTS)}"
         )
     c = {**DEFAULTS, **config}
+    if c["depth"] is not None or c["width"] is not None:
+        depth, width = c["depth"], c["width"]
+        for key, value in (("depth", depth), ("width", width)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise _bad(key, value, "a positive integer (with depth and width both given)")
+        sizes = (int(width),) * int(depth)
+        # A resolved configuration (a saved state) carries both, and they agree.
+        if "hidden_layer_sizes" in config and tuple(config["hidden_layer_sizes"]) != sizes:
+            raise ValueError("give hidden_layer_sizes, or depth and width, not both")
+        c["hidden_layer_sizes"] = sizes
     sizes = c["hidden_layer_sizes"]
     if isinstance(sizes, (int, np.integer)) and not isinstance(sizes, bool):
         sizes = (int(sizes),)
