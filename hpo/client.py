@@ -169,7 +169,7 @@ class Study:
         return self.client.request("GET", f"{self._path}/export", params={"format": format}).content
 
     def stop(self) -> dict[str, Any]:
-        return self.client.request("POST", f"{self._path}/stop").json()
+        return self.client.request("POST", f"{self._path}/stop", json={}).json()
 
     def suggest(self, client_id: str, wait: float = 10.0) -> Trial | None:
         """One assignment, or None if nothing could start within ``wait`` seconds.
@@ -309,7 +309,9 @@ class Trial:
         except ClientError as exc:
             if exc.status not in (409, 410):
                 raise
-            log.warning("trial %s: checkpoint not kept: %s", self.trial_id, exc.message)
+            # 410: the trial ended meanwhile (a rung filled); 409: this client lost it.
+            level = logging.INFO if exc.status == 410 else logging.WARNING
+            log.log(level, "trial %s: checkpoint not kept: %s", self.trial_id, exc.message)
         if self.action != "continue":
             self.close()
 

@@ -291,6 +291,7 @@ class StudyWriter:
         self._touched: set[int] = set()
         self._unwritten_states: dict[int, tuple[int, bytes]] = {}
         self._planned_budget: int | None = None
+        self._progress: tuple | None = None  # the studies row's progress as last written
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -439,6 +440,10 @@ class StudyWriter:
         best_value = scheduler.best_value if scheduler.best_trial is not None else None
         if self._planned_budget is None:  # fixed by the settings; costly for some schedulers
             self._planned_budget = scheduler.planned_budget()
+        progress = (scheduler.epochs_spent, scheduler.best_trial, best_value)
+        if progress == self._progress and not self._pending:
+            return  # nothing new: no write (an idle poll of the service costs no transaction)
+        self._progress = progress
         self._pending.append(
             ("UPDATE studies SET updated_at = ?, epochs_spent = ?, best_trial = ?, best_value = ?, "
              "planned_budget = ? WHERE study_id = ?",
@@ -541,6 +546,16 @@ class StudyWriter:
         if row is None:
             return None
         return row["epoch"], bytes(row["state"])
+
+    def checkpoint_epoch(self, trial_id: int) -> int | None:
+        """After how many epochs the trial's checkpoint was saved (without reading it)."""
+        if trial_id in self._unwritten_states:
+            return self._unwritten_states[trial_id][0]
+        row = self.conn.execute(
+            "SELECT epoch FROM checkpoints WHERE study_id = ? AND trial_id = ?",
+            (self.study_id, trial_id),
+        ).fetchone()
+        return None if row is None else int(row["epoch"])
 
     def recorded_epochs(self, trial_id: int) -> list[tuple[int, dict]]:
         rows = self.conn.execute(

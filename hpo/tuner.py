@@ -46,6 +46,8 @@ class Recorder(Protocol):
 
     def checkpoint(self, trial_id: int) -> Checkpoint | None: ...
 
+    def checkpoint_epoch(self, trial_id: int) -> int | None: ...
+
     def sync(self, scheduler: Scheduler) -> None: ...
 
     def commit(self) -> None: ...
@@ -87,6 +89,10 @@ class MemoryRecorder:
 
     def checkpoint(self, trial_id: int) -> Checkpoint | None:
         return self.checkpoints.get(trial_id)
+
+    def checkpoint_epoch(self, trial_id: int) -> int | None:
+        saved = self.checkpoints.get(trial_id)
+        return None if saved is None else saved[0]
 
     def sync(self, scheduler: Scheduler) -> None:
         """Nothing to copy: the scheduler itself is the record."""
@@ -241,12 +247,9 @@ class Tuner:
                        trial.bracket, trial.rung, trial.epochs)
         )  # fmt: skip
 
-    def retry_later(self, suggestion: Suggestion, *, first: bool = False) -> None:
-        """Run ``suggestion`` again (a lost worker's assignment) before asking for new ones."""
-        if first:
-            self._recovering.insert(0, suggestion)
-        else:
-            self._recovering.append(suggestion)
+    def retry_first(self, suggestion: Suggestion) -> None:
+        """Hand ``suggestion`` out next, before anything else (a promotion that waited)."""
+        self._recovering.insert(0, suggestion)
 
     def forget_recovering(self, trial_ids: set[int]) -> None:
         """Those trials are not to be restarted (their workers still train them)."""
@@ -435,8 +438,8 @@ class Tuner:
         for trial in scheduler.trials.values():
             if trial.status.is_over or trial.epochs == 0:
                 continue
-            checkpoint = self.recorder.checkpoint(trial.trial_id)
-            if checkpoint is None or checkpoint[0] < trial.epochs:
+            saved = self.recorder.checkpoint_epoch(trial.trial_id)
+            if saved is None or saved < trial.epochs:
                 self._skip[trial.trial_id] = trial.epochs
         return n
 

@@ -264,3 +264,121 @@ def test_creating_twice_is_idempotent_and_other_settings_conflict(tmp_path) -> N
     )
     with pytest.raises(Conflict, match="hpo run"):
         service.served("cli-study")
+
+
+# -- found in review: each pinned by a test -------------------------------------------------------
+
+
+def _three_paused(study: ServedStudy) -> list:
+    """ASHA (eta 3): three trials at rung 0, each paused; their clients still hold them."""
+    held = []
+    for client in "abc":
+        s = study.suggest(client)
+        trainer = ToyTrainer()
+        trainer.setup(dict(s.config), s.seed)
+        assert study.measure(s.trial_id, s.lease, 1, trainer.step()).action == "pause"
+        held.append((client, s, trainer))
+    return held
+
+
+def test_a_held_trial_that_fails_while_its_promotion_waits_lets_the_study_finish(tmp_path) -> None:
+    study = served(tmp_path, scheduler="asha", n_configs=4)
+    held = _three_paused(study)
+    best = max(held, key=lambda h: h[1].config["quality"])
+    study.suggest("d")  # parks the best trial's promotion: its state has not arrived
+    assert best[1].trial_id in study._parked
+    study.fail(best[1].trial_id, best[1].lease, "could not save its state")
+    assert not study._parked
+    run_serially(study, "d")
+    assert study.status == "finished"
+
+
+def test_the_state_of_a_trial_that_ended_while_held_is_not_kept(tmp_path) -> None:
+    study = served(tmp_path, scheduler="sh", n_configs=3, max_epochs=3)
+    first = [study.suggest(c) for c in "abc"]
+    for s in first:  # the last report fills the rung: the losers stop while their clients hold them
+        study.measure(s.trial_id, s.lease, 1, {"val_accuracy": s.config["quality"] / 2})
+    losers = [s for s in first if study.scheduler.trials[s.trial_id].status.value == "stopped"]
+    assert losers
+    for s in losers:
+        assert s.trial_id not in study.leases
+        with pytest.raises(Gone, match="is stopped; nothing more is needed"):
+            study.put_checkpoint(s.trial_id, s.lease, 1, b"state")
+        assert study.writer.checkpoint(s.trial_id) is None
+
+
+def test_leases_lost_before_a_restart_still_count_towards_max_failures(tmp_path) -> None:
+    clock = Clock()
+    study = served(tmp_path, clock=clock, scheduler="random", n_configs=1, lease_seconds=5,
+                   max_failures=1)  # fmt: skip
+    study.suggest("a")
+    clock.now += 6
+    study.expire()  # one lost
+    study.suggest("b")
+    study.writer.close()
+    service = Service(tmp_path / "s.db", clock=clock)
+    service.open()
+    again = service.served("s")
+    clock.now += 61
+    again.expire()  # the second in a row: past max_failures=1
+    assert again.scheduler.trials[0].status.value == "failed"
+
+
+def test_a_client_asking_again_restarts_from_the_latest_checkpoint(tmp_path) -> None:
+    study = served(tmp_path, scheduler="random", n_configs=1)
+    a = study.suggest("a")
+    for epoch in (1, 2, 3):
+        study.measure(a.trial_id, a.lease, epoch, {"val_accuracy": 0.1 * epoch})
+    study.put_checkpoint(a.trial_id, a.lease, 2, b"after 2")
+    again = study.suggest("a")  # the same worker, restarted
+    assert (again.trial_id, again.lease, again.from_epoch) == (a.trial_id, a.lease, 2)
+    assert study.measure(a.trial_id, a.lease, 3, {"val_accuracy": 0.0}).action == "continue"
+
+
+def test_a_study_whose_log_does_not_replay_does_not_stop_the_others(tmp_path) -> None:
+    import sqlite3
+
+    service = Service(tmp_path / "s.db")
+    service.create("good", settings())
+    service.create("bad", settings())
+    for name in ("good", "bad"):
+        train(service.served(name), "c", service.served(name).suggest("c"))
+        service.served(name).writer.close()
+    with sqlite3.connect(tmp_path / "s.db") as conn:  # someone edited the settings
+        conn.execute(
+            "UPDATE studies SET settings = json_set(settings, '$.seed', 99) WHERE name = 'bad'"
+        )
+    again = Service(tmp_path / "s.db")
+    again.open()
+    assert set(again.studies) == {"good"}
+
+
+def test_a_finished_study_is_gone_after_a_restart_too(tmp_path) -> None:
+    study = served(tmp_path, scheduler="random", n_configs=1)
+    run_serially(study)
+    study.writer.close()
+    service = Service(tmp_path / "s.db")
+    service.open()
+    with pytest.raises(Gone, match="over"):
+        service.served("s")
+
+
+def test_a_failed_group_commit_answers_every_waiting_request() -> None:
+    """Whatever the commit raises, the requests waiting on it get a 503, never a hang."""
+    import asyncio
+
+    from hpo.service._app import ServiceUnavailable, _GroupCommit
+
+    class Broken:
+        def commit(self, studies) -> None:
+            raise RuntimeError("database is locked")
+
+    committed = _GroupCommit(Broken())  # type: ignore[arg-type]
+
+    async def two_requests() -> list:
+        return await asyncio.gather(
+            committed(object()), committed(object()), return_exceptions=True
+        )
+
+    results = asyncio.run(asyncio.wait_for(two_requests(), timeout=5))
+    assert [type(r) for r in results] == [ServiceUnavailable, ServiceUnavailable]

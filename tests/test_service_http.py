@@ -211,6 +211,23 @@ def test_bad_requests_get_one_clear_sentence(server) -> None:
     assert "Traceback" not in s.stop()
 
 
+def test_pages_of_other_sites_cannot_drive_a_server_without_a_token(server) -> None:
+    """No token on loopback: a foreign Host (DNS rebinding), a form-encoded POST or a foreign
+    Origin (what a web page elsewhere can send without asking) are refused."""
+    s = server()
+    http = httpx.Client(base_url=s.url)
+    http.post("/api/studies", json={"name": "x", "space": SPACE, "settings": {"max_epochs": 3}})
+    refused = [
+        http.get("/api/studies", headers={"Host": "attacker.example"}),
+        http.post("/api/studies/x/stop", content=b"", headers={"Content-Type": "text/plain"}),
+        http.post("/api/studies/x/stop", json={}, headers={"Origin": "https://evil.example"}),
+    ]
+    assert [r.status_code for r in refused] == [403, 403, 403]
+    assert http.get("/api/studies/x").json()["status"] == "running"
+    assert http.post("/api/studies/x/stop", json={}, headers={"Origin": s.url}).status_code == 200
+    assert http.get("/api/studies", headers={"Host": f"localhost:{s.port}"}).status_code == 200
+
+
 def test_openapi_describes_the_api(server) -> None:
     s = server()
     spec = httpx.get(s.url + "/openapi.json").json()
@@ -395,6 +412,9 @@ def test_submit_runs_a_search_on_the_server_that_outlives_a_restart(server, tmp_
     assert not epochs.duplicated(["trial_id", "epoch"]).any()
     refused = httpx.post(s.url + "/api/studies/managed/suggest", json={"client_id": "c"})
     assert refused.status_code == 409
+    again = hpo("submit", str(space), "--server", s.url, "--study", "managed", "--executor", "serial",
+                "--trainer", "tests.faulty:SlowToy")  # fmt: skip
+    assert again.returncode == 0 and "finished" in again.stdout  # submitted again: the same study
 
 
 def test_submit_refuses_what_cannot_run(server, tmp_path) -> None:

@@ -56,6 +56,7 @@ CLIENT_PATTERN = r"^[\x21-\x7e]{1,200}$"  # printable ASCII, no spaces
 MAX_BODY_BYTES = 1 << 20
 MAX_CHECKPOINT_BYTES = 64 << 20
 OPEN_PATHS = frozenset({"/api/health", "/login", "/favicon.ico"})
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
 def _number_or_null(value: Any) -> float | None:
@@ -111,7 +112,7 @@ class MeasurementIn(_Body):
     metrics: dict[Annotated[str, Field(min_length=1, max_length=100)], Metric] = Field(
         max_length=200, description="numbers; null (or NaN) for a value that diverged"
     )
-    seconds: Number = Field(0.0, ge=0)
+    seconds: Number = Field(0.0, ge=0, allow_inf_nan=False)
 
 
 class LeaseIn(_Body):
@@ -188,7 +189,7 @@ class _GroupCommit:
         assert done is not None
         try:
             self.service.commit(dirty)
-        except StoreError as exc:
+        except Exception as exc:  # every waiter gets an answer, whatever failed
             log.error("commit failed: %s", exc)
             done.set_exception(ServiceUnavailable(f"the study database cannot be written: {exc}"))
             done.exception()  # retrieved: waiters re-raise it; nobody else needs to
@@ -236,7 +237,7 @@ def create_app(
         task = None
         if service is not None:
             service.open()
-            task = asyncio.create_task(_expire_forever(service, waiters, expire_every))
+            task = asyncio.create_task(_expire_forever(service, waiters, committed, expire_every))
         try:
             yield
         finally:
@@ -288,9 +289,9 @@ def create_app(
             created = service.create(body.name, settings, managed=body.managed)
             if not created:
                 response.status_code = 200
-            if body.managed:
-                await run_in_threadpool(service.managed[body.name].started.wait, 60)
-                run = service.managed[body.name]
+            run = service.managed.get(body.name) if body.managed else None
+            if run is not None:
+                await run_in_threadpool(run.started.wait, 60)
                 if run.error:
                     raise ServiceError(f"study {body.name!r} could not start: {run.error}")
             return await get_study(body.name)
@@ -326,7 +327,7 @@ def create_app(
                 if remaining <= 0:
                     return Response(status_code=204, headers={"Retry-After": "1"})
                 event = waiters.event(name)
-                with contextlib.suppress(TimeoutError):
+                with contextlib.suppress(asyncio.TimeoutError):  # TimeoutError only from 3.11
                     await asyncio.wait_for(event.wait(), remaining)
 
         @app.post("/api/studies/{name}/trials/{trial_id}/measurements", tags=["trials"],
@@ -338,8 +339,7 @@ def create_app(
             study = service.served(name)
             told = await committed.call(study, study.measure, trial_id, body.lease, body.epoch,
                                         metrics, float(body.seconds))  # fmt: skip
-            if told.action != "continue" or told.checkpoint_wanted:
-                waiters.notify(name)
+            waiters.notify(name)  # a milestone may have freed work (promotions, a filled rung)
             return JSONResponse(
                 {"action": told.action, "until_epoch": told.until_epoch,
                  "checkpoint_wanted": told.checkpoint_wanted}
@@ -443,15 +443,16 @@ def create_app(
     return app
 
 
-async def _expire_forever(service: Service, waiters: _Waiters, every: float) -> None:
-    """Leases run out even when nobody asks: check them a few times a second."""
+async def _expire_forever(
+    service: Service, waiters: _Waiters, committed: _GroupCommit, every: float
+) -> None:
+    """Leases run out even when nobody asks: check them a few times a second, and commit
+    what that changed with the requests of the same turn."""
     while True:
         await asyncio.sleep(every)
         try:
-            changed = service.expire()
-            if changed:
-                service.commit(service.studies[name] for name in changed)
-            for name in changed:
+            for name in service.expire():
+                await committed(service.studies[name])
                 waiters.notify(name)
         except Exception:  # keep the loop alive; the failure is in the server's log
             log.exception("expiring leases failed")
@@ -500,7 +501,8 @@ def _errors(app: FastAPI) -> None:
 
     @app.exception_handler(StudyNotFound)
     async def not_found(request: Request, exc: StudyNotFound) -> JSONResponse:
-        return _error(404, str(exc))
+        # The store's message names the database file and the other studies: not for clients.
+        return _error(404, str(exc).split(" in /")[0].split("; studies here")[0])
 
     @app.exception_handler(StoreError)
     async def store_error(request: Request, exc: StoreError) -> JSONResponse:
@@ -517,6 +519,8 @@ def _errors(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if request.scope.get("hpo.too_large"):  # a chunked body ran over while it was parsed
+            return _error(413, request.scope["hpo.too_large"])
         message = exc.detail if isinstance(exc.detail, str) else "request refused"
         if exc.status_code == 404 and message == "Not Found":
             message = f"no route {request.url.path!r}; the API is described at /docs"
@@ -577,6 +581,10 @@ class _Guard:
             await raw_send(message)
 
         path: str = scope["path"]
+        refusal = self._cross_site(scope)
+        if refusal is not None:
+            await _send_error(send, 403, refusal)
+            return
         if self.token is not None and path not in OPEN_PATHS and not self._authorised(scope):
             await _send_error(send, 401, "a bearer token is required (Authorization: Bearer TOKEN; "
                               "the dashboard: open /login?token=TOKEN once)",
@@ -599,6 +607,7 @@ class _Guard:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
+                    scope["hpo.too_large"] = f"the body is larger than {limit} bytes"
                     raise _TooLarge
             return message
 
@@ -612,6 +621,34 @@ class _Guard:
         except _TooLarge:
             if not started:
                 await _send_error(send, 413, f"the body is larger than {limit} bytes")
+
+    def _cross_site(self, scope: dict) -> str | None:
+        """Why a request that a web page elsewhere could have sent is refused, or None.
+
+        Without a token (loopback), the Host must be this machine (against DNS
+        rebinding). A POST must carry a JSON or binary body type, which a page of another
+        site cannot send without the browser asking first; no write may carry a foreign Origin.
+        """
+        headers = dict(scope["headers"])
+        host = _hostname(headers.get(b"host", b""))
+        if self.token is None and host and host not in LOOPBACK_NAMES:
+            return f"host {host!r} is not this machine; a server without a token answers loopback names only"
+        if scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            return None
+        origin = headers.get(b"origin")
+        if origin is not None and _hostname(origin.split(b"//", 1)[-1]) not in (
+            host,
+            *LOOPBACK_NAMES,
+        ):
+            return "a write from a page of another site is refused"
+        kind = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+        # PUT and DELETE are never "simple": a browser asks first, and nothing here says yes.
+        if scope["method"] == "POST" and kind not in (
+            b"application/json",
+            b"application/octet-stream",
+        ):
+            return "a write needs Content-Type: application/json (application/octet-stream for a checkpoint)"
+        return None
 
     def _authorised(self, scope: dict) -> bool:
         assert self.token is not None
@@ -639,3 +676,11 @@ async def _send_error(
                      (b"content-length", str(len(body)).encode()), *(headers or [])]}
     )  # fmt: skip
     await send({"type": "http.response.body", "body": body})
+
+
+def _hostname(value: bytes) -> str:
+    """``host:port`` or ``[v6]:port`` → the host."""
+    text = value.decode("latin-1").strip()
+    if text.startswith("["):
+        return text[1:].split("]", 1)[0]
+    return text.rsplit(":", 1)[0] if text.count(":") == 1 else text

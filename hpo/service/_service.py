@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hpo.service._study import Conflict, NotFound, ServedStudy
+from hpo.service._study import Conflict, Gone, NotFound, ServedStudy
 from hpo.settings import SearchSettings, SettingsError
 from hpo.store import StoreError, StudyReader, StudyWriter, _json, connect, storage_path
 from hpo.tuner import Tuner
@@ -44,7 +45,6 @@ class ManagedRun:
     thread: threading.Thread | None = None
     tuner: Tuner | None = None
     error: str | None = None
-    stop_status: str | None = None
     started: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -93,15 +93,24 @@ class Service:
             try:
                 settings = SearchSettings.from_dict(json.loads(row["settings"]))
                 if row["driver"] == CLIENTS:
-                    writer = StudyWriter(self.storage, row["name"])
-                    writer.open_existing()
-                    self.studies[row["name"]] = ServedStudy.reopen(
-                        settings, writer, clock=self.clock
-                    )
+                    self.studies[row["name"]] = self._reopen(row["name"], settings)
                 else:
                     self._start_managed(row["name"], settings, resume=True)
-            except (SettingsError, StoreError, ValueError) as exc:
+            except (SettingsError, StoreError, ValueError, RuntimeError, sqlite3.Error) as exc:
+                # One study that cannot be rebuilt (its log does not replay, say) must not
+                # keep the others from being served.
                 log.error("cannot reopen study %r: %s", row["name"], exc)
+
+    def _reopen(self, name: str, settings: SearchSettings) -> ServedStudy:
+        writer = StudyWriter(self.storage, name)
+        try:
+            writer.open_existing()
+            return ServedStudy.reopen(
+                settings, writer, clock=self.clock, autocommit=self.autocommit
+            )
+        except BaseException:
+            writer.close()
+            raise
 
     def stop_managed(self) -> None:
         """Stop managed searches once their trials in flight report (marked interrupted:
@@ -152,12 +161,12 @@ class Service:
         try:
             writer.create(settings.to_dict(), metric=settings.metric, mode=settings.mode,
                           scheduler=settings.scheduler, driver=CLIENTS)  # fmt: skip
-            study = self.studies[name] = ServedStudy(settings, writer, clock=self.clock)
-            study._commit()  # the new study is on disk before anyone is told it exists
-            study.autocommit = self.autocommit
+            study = ServedStudy(settings, writer, clock=self.clock, autocommit=self.autocommit)
+            study.tuner.flush()  # the new study is on disk before anyone is told it exists
         except BaseException:
             writer.close()
             raise
+        self.studies[name] = study
         return True
 
     def served(self, name: str) -> ServedStudy:
@@ -174,7 +183,7 @@ class Service:
                 f"study {name!r} is run by the server's own workers (hpo submit); clients cannot train it"
             )
         if driver == CLIENTS:
-            raise Conflict(f"study {name!r} is over; it takes no more work")
+            raise Gone(f"study {name!r} is over; it takes no more work")
         raise Conflict(f"study {name!r} is run by `hpo run`; only its records can be read here")
 
     def stop(self, name: str) -> None:
@@ -190,12 +199,6 @@ class Service:
             raise NotFound(f"no study named {name!r}")
         raise Conflict(f"study {name!r} is not run by this server; stop its `hpo run` with Ctrl-C")
 
-    def info(self, name: str) -> dict[str, Any]:
-        """Status counts, the plan, and the best trial so far, of any study."""
-        if name in self.studies:
-            return self.studies[name].summary()
-        return study_info(self.storage, name, self.managed.get(name))
-
     def commit(self, studies: Iterable[ServedStudy] | None = None) -> None:
         """Write what the studies buffered (all of them by default), one transaction each.
 
@@ -204,23 +207,29 @@ class Service:
         """
         failed: Exception | None = None
         for study in list(self.studies.values()) if studies is None else list(studies):
+            if self.studies.get(study.name) is not study:  # rebuilt since it changed
+                failed = StoreError(f"study {study.name!r} was rebuilt from its record")
+                continue
             try:
                 study.writer.commit()
-            except StoreError as exc:
+            except Exception as exc:
                 failed = exc
                 self.reload(study.name)
         if failed is not None:
             raise failed
 
     def reload(self, name: str) -> None:
-        """Forget a served study's memory and rebuild it from the store (its tape)."""
+        """Forget a served study's memory and rebuild it from the store (its tape); if even
+        that fails, the study is no longer served (until the server restarts)."""
         study = self.studies.pop(name)
-        study.writer.close()
-        writer = StudyWriter(self.storage, name)
-        writer.open_existing()
-        self.studies[name] = ServedStudy.reopen(
-            study.settings, writer, clock=self.clock, autocommit=self.autocommit
-        )
+        try:
+            study.writer.close()
+        except Exception:  # its connection may be what failed
+            log.exception("closing study %r failed", name)
+        try:
+            self.studies[name] = self._reopen(name, study.settings)
+        except Exception:
+            log.exception("cannot rebuild study %r from its record", name)
 
     def expire(self) -> list[str]:
         """Expire due leases in every served study; the names of studies that changed."""

@@ -34,7 +34,7 @@ from typing import Any
 from hpo.runners._base import EpochResult, is_diverged
 from hpo.search import make_plan
 from hpo.settings import SearchSettings
-from hpo.store import StoreError, StudyWriter
+from hpo.store import StudyWriter
 from hpo.tuner import Tuner
 from hpo.types import Decision, Suggestion
 
@@ -147,7 +147,6 @@ class ServedStudy:
         self._by_client: dict[str, int] = {}
         self._parked: dict[int, Suggestion] = {}  # promotions waiting for a checkpoint
         self._expired: dict[int, int] = {}  # leases of a trial that ran out in a row
-        self._last_told: dict[int, tuple[int, str, str]] = {}  # trial -> (epoch, action, lease)
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -172,6 +171,7 @@ class ServedStudy:
                 writer.drop_lease(lease.trial_id)
                 continue
             study._hold(lease)
+            study._expired[lease.trial_id] = lease.attempt - 1  # leases lost in a row so far
         # A trial whose client still holds it goes on with that client, not with a new one.
         training = {t for t, lease in study.leases.items() if lease.state == TRAINING}
         study.tuner.forget_recovering(training)
@@ -203,6 +203,13 @@ class ServedStudy:
         if held is not None:
             lease = self.leases[held]
             if lease.state == TRAINING:
+                # The same assignment; a client asking again has lost its memory, so it
+                # starts from the latest checkpoint (epochs already recorded are acknowledged).
+                checkpoint = self.writer.checkpoint_epoch(held)
+                if checkpoint is not None and checkpoint > lease.from_epoch:
+                    lease.from_epoch = checkpoint
+                    self.writer.put_lease(lease)
+                    self._commit()
                 return self._assignment(lease)
             self._release(held)  # a paused trial's client moved on without saving its state
         while True:
@@ -217,10 +224,7 @@ class ServedStudy:
                 self._parked[s.trial_id] = s  # its state is still on the way
                 continue
             break
-        from_epoch = 0
-        if s.resume:
-            checkpoint = self.writer.checkpoint(s.trial_id)
-            from_epoch = checkpoint[0] if checkpoint is not None else 0
+        from_epoch = (self.writer.checkpoint_epoch(s.trial_id) or 0) if s.resume else 0
         lease = Lease(
             s.trial_id, secrets.token_hex(8), client_id, TRAINING, from_epoch, s.until_epoch,
             self._expired.get(s.trial_id, 0) + 1, self.clock() + self.settings.lease_seconds,
@@ -293,27 +297,22 @@ class ServedStudy:
             self._expired.pop(trial_id, None)
         elif decision is Decision.STOP:
             self._drop(trial_id)
-            self.writer.drop_checkpoint(trial_id)
             self._expired.pop(trial_id, None)
         if trial_id in self.leases:
             self._renew(lease)
+        self._drop_ended()
         self._finish_if_done()
         if trial.status.is_over:  # e.g. paused, but the search ended with it: nothing resumes it
             decision, checkpoint_wanted = Decision.STOP, False
         action = decision.value
         self.writer.on_action(trial_id, epoch, action, lease_id)
-        self._last_told[trial_id] = (epoch, action, lease_id)
         self._commit()
         return Told(action, lease.until_epoch, checkpoint_wanted)
 
     def _already_recorded(
         self, trial_id: int, lease: Lease | None, lease_id: str, epoch: int
     ) -> Told:
-        last = self._last_told.get(trial_id)
-        if last is not None and last[0] == epoch:  # the usual retry: the latest report
-            recorded: tuple[str | None, str | None] | None = last[1:]
-        else:
-            recorded = self.writer.recorded_action(trial_id, epoch)
+        recorded = self.writer.recorded_action(trial_id, epoch)
         if recorded is not None and recorded[1] == lease_id:  # a retry: the same answer again
             action = recorded[0] or Decision.CONTINUE.value
             until = lease.until_epoch if lease is not None and lease.lease == lease_id else epoch
@@ -346,6 +345,7 @@ class ServedStudy:
         trial = self._trial(trial_id)
         self._own(trial_id, lease_id)
         self._drop(trial_id)
+        self._parked.pop(trial_id, None)  # a paused trial's promotion waited for its state
         if not trial.status.is_over:
             self.tuner.fail(trial_id, reason or "failed on the client, no reason given")
         self._finish_if_done()
@@ -357,6 +357,10 @@ class ServedStudy:
         """Keep the trial's state after ``epoch`` epochs (replaces an older one)."""
         trial = self._trial(trial_id)
         lease = self._own(trial_id, lease_id)
+        if trial.status.is_over:  # stopped while its client saved it: nothing will resume it
+            self._drop(trial_id)
+            self._commit()
+            return
         if epoch > trial.epochs:
             raise Conflict(
                 f"trial {trial_id} has {trial.epochs} epochs recorded; report epoch {epoch} "
@@ -364,8 +368,8 @@ class ServedStudy:
             )
         if epoch < 1:
             raise Invalid(f"epoch={epoch} is invalid; a checkpoint follows epoch 1 or later")
-        current = self.writer.checkpoint(trial_id)
-        if current is None or current[0] <= epoch:
+        current = self.writer.checkpoint_epoch(trial_id)
+        if current is None or current <= epoch:
             self.writer.on_checkpoint(trial_id, epoch, blob)
         if lease.state == HOLDING and epoch >= lease.until_epoch:
             self._release(trial_id)  # the paused trial's state is here: it may be resumed
@@ -408,9 +412,6 @@ class ServedStudy:
             self._finish_if_done()
             self._commit()
         return bool(due)
-
-    def next_expiry(self) -> float | None:
-        return min((lease.expires_at for lease in self.leases.values()), default=None)
 
     # -- what the study looks like ------------------------------------------------------------------
 
@@ -455,6 +456,9 @@ class ServedStudy:
     def _own(self, trial_id: int, lease_id: str) -> Lease:
         self._check_open()
         lease = self.leases.get(trial_id)
+        trial = self.scheduler.trials[trial_id]
+        if (lease is None or lease.lease != lease_id) and trial.status.is_over:
+            raise Gone(f"trial {trial_id} is {trial.status.value}; nothing more is needed of it")
         if lease is None or lease.lease != lease_id:
             raise Conflict(
                 f"trial {trial_id} is not assigned under lease {lease_id!r}; ask for new work"
@@ -473,12 +477,19 @@ class ServedStudy:
             del self._by_client[lease.client_id]
         self.writer.drop_lease(trial_id)
 
+    def _drop_ended(self) -> None:
+        """Leases of trials that ended (a rung stopped a paused trial whose client was
+        still saving it, say) are void."""
+        for trial_id in [t for t in self.leases if self.scheduler.trials[t].status.is_over]:
+            self._drop(trial_id)
+            self._parked.pop(trial_id, None)
+
     def _release(self, trial_id: int) -> None:
         """A paused trial's hold ends: a promotion parked for it may now go out."""
         self._drop(trial_id)
         parked = self._parked.pop(trial_id, None)
         if parked is not None:
-            self.tuner.retry_later(parked, first=True)
+            self.tuner.retry_first(parked)
 
     def _renew(self, lease: Lease) -> None:
         lease.expires_at = self.clock() + self.settings.lease_seconds
@@ -510,6 +521,5 @@ __all__ = [
     "NotFound",
     "ServedStudy",
     "ServiceError",
-    "StoreError",
     "Told",
 ]
