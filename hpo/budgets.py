@@ -42,6 +42,11 @@ class Bracket:
             done = rung.epochs
         return spent
 
+    @property
+    def refit_budget(self) -> int:
+        """What the bracket spends when each rung refits from scratch (training samples)."""
+        return sum(rung.n_trials * rung.epochs for rung in self.rungs)
+
 
 def _check_int(name: str, value: int, minimum: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:

@@ -83,6 +83,22 @@ def cli() -> None:
     "--n-configs", type=click.IntRange(min=1), help="Configurations to start (sh, asha, random)."
 )
 @click.option(
+    "--resource",
+    type=click.Choice(["epochs", "samples"]),
+    help="What rungs hand out: epochs, or training samples (each rung refits on more, as "
+    "scikit-learn's halving). [default: epochs]",
+)
+@click.option(
+    "--max-resources",
+    type=click.IntRange(min=1),
+    help="samples: the most a trial gets. [default: all]",
+)
+@click.option(
+    "--min-resources",
+    type=click.IntRange(min=1),
+    help="samples: the first rung. [default: 2 per fold and class, scikit-learn's 'smallest']",
+)
+@click.option(
     "--iterations",
     type=click.IntRange(min=1),
     help="Run the brackets this many times (hyperband, sh). [default: 1]",
@@ -138,14 +154,19 @@ def run(
     space_file: str, study_name: str | None, dry_run: bool, storage: str, **options: Any
 ) -> None:
     """Run a search over the space in SPACE.yaml (settings may also live in the file)."""
-    from hpo.search import make_plan
+    from hpo.search import make_plan, prepare
 
     settings = SearchSettings.from_file(space_file, options)
-    scheduler = settings.build_scheduler()
     if dry_run:
-        for line in make_plan(settings, scheduler).lines():
+        if settings.resource == "samples":  # the plan depends on the data's size
+            plan = prepare(settings)[2]
+        else:
+            plan = make_plan(settings, settings.build_scheduler())
+        for line in plan.lines():
             click.echo(line)
         return
+    if settings.resource == "epochs":
+        settings.build_scheduler()
     name = study_name or f"{settings.name}-{settings.scheduler}-{time.strftime('%Y%m%d-%H%M%S')}"
     _run(settings, storage, name, resume=False)
 
@@ -226,6 +247,7 @@ class _ProgressBar:
 
 def _summary(outcome: Any, storage: str) -> None:
     s, plan, name = outcome.scheduler, outcome.plan, outcome.name
+    u = plan.unit
     storage_flag = "" if Path(storage) == DEFAULT_STORAGE else f" --storage {storage}"
     click.echo(
         f"finished in {outcome.seconds:.1f} s on {outcome.workers} worker(s), start-up included"
@@ -240,18 +262,18 @@ def _summary(outcome: Any, storage: str) -> None:
         else best.bracket
     )
     click.echo(f"best {outcome.metric} {s.best_value:.4f}: trial {best.trial_id} "
-               f"(bracket s={bracket}, {best.epochs} epochs)")  # fmt: skip
+               f"(bracket s={bracket}, {best.epochs} {u})")  # fmt: skip
     for key, value in best.config.items():
         click.echo(f"  {key}: {json.dumps(value, default=list)}")
     full = len(s.trials) * s.max_epochs
     click.echo(
-        f"epochs spent: {s.epochs_spent}; random search over the same {len(s.trials)} configurations "
-        f"at {s.max_epochs} epochs: {full} ({full / max(s.epochs_spent, 1):.1f}x more)"
+        f"{u} spent: {s.epochs_spent}; random search over the same {len(s.trials)} configurations "
+        f"at {s.max_epochs} {u}: {full} ({full / max(s.epochs_spent, 1):.1f}x more)"
     )
     if plan.grid_size is not None:
         grid = plan.grid_size * s.max_epochs
         click.echo(
-            f"the full grid at {s.max_epochs} epochs: {grid} ({grid / max(s.epochs_spent, 1):.1f}x more)"
+            f"the full grid at {s.max_epochs} {u}: {grid} ({grid / max(s.epochs_spent, 1):.1f}x more)"
         )
     click.echo(f"next: hpo status {name}{storage_flag} | hpo best {name}{storage_flag} | "
                f"hpo export {name} -o {name}.csv{storage_flag}")  # fmt: skip
@@ -516,29 +538,39 @@ def _serve(app: Any, host: str, port: int, banner: str, log_level: str = "warnin
 @click.option("--dataset", default="digits", show_default=True,
               help="Bundled name or CSV/Parquet file, if the trainer takes one ('' for none).")  # fmt: skip
 @click.option("--target", help="Label column of a dataset file.")
+@click.option("--trainer-options", default="{}", help="The trainer's options as JSON, e.g. "
+              '\'{"estimator": "sklearn.svm:SVC"}\'.')  # fmt: skip
 @click.option("--client-id", help="This worker's name. [default: HOST-PID-RANDOM]")
 @click.option("--max-trials", type=click.IntRange(min=1), help="Stop after this many assignments.")
 @click.option("--wait", type=click.FloatRange(min=0, max=60), default=10.0, show_default=True,
               help="Seconds the server may hold an ask for work while nothing can start.")  # fmt: skip
 @token_option
 def worker(url: str, study_name: str, trainer: str, dataset: str, target: str | None,
-           client_id: str | None, max_trials: int | None, wait: float, token: str | None) -> None:  # fmt: skip
+           trainer_options: str, client_id: str | None, max_trials: int | None, wait: float,
+           token: str | None) -> None:  # fmt: skip
     """Train trials of a served study with a trainer class, until the study is finished."""
     from hpo.client import connect, default_client_id
     from hpo.trainer_spec import TrainerSpec
     from hpo.worker import run_worker
 
-    spec = TrainerSpec(trainer, dataset or None, target)
-    loaded = spec.load_class()
-    function = None if isinstance(loaded, type) else loaded
     try:
-        data = spec.load_dataset()
-    except (ValueError, TypeError) as exc:
-        raise UsageError(f"{trainer}: {exc}") from None
+        options = json.loads(trainer_options)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"--trainer-options is not valid JSON: {exc}") from None
+    if not isinstance(options, dict):
+        raise UsageError("--trainer-options must be a JSON object")
     client_id = client_id or default_client_id()
     with connect(url, token=token) as client:
         study = client.study(study_name)
-        study.info()  # an unknown study or a wrong token: one line now
+        info = study.info()  # an unknown study or a wrong token: one line now
+        spec = TrainerSpec(trainer, dataset or None, target, options,
+                           resource=info.get("resource", "epochs"))  # fmt: skip
+        loaded = spec.load_class()
+        function = None if isinstance(loaded, type) else loaded
+        try:
+            data = spec.load_dataset()
+        except (ValueError, TypeError) as exc:
+            raise UsageError(f"{trainer}: {exc}") from None
         click.echo(f"worker {client_id} on study {study_name!r} at {url}")
         n = run_worker(study, lambda: spec.build(data), function=function, client_id=client_id,
                        max_trials=max_trials, wait=wait,

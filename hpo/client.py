@@ -232,6 +232,7 @@ class Trial:
         self.lease_seconds: float = assignment["lease_seconds"]
         self.metric: str = assignment["metric"]
         self.max_epochs: int = assignment["max_epochs"]
+        self.resource: str = assignment.get("resource", "epochs")
         self.action = "continue"
         self.checkpoint_wanted = False
         self.last_epoch = self.from_epoch
@@ -252,7 +253,8 @@ class Trial:
         but ``continue`` (the end moves when the scheduler keeps the trial going)."""
         epoch = self.last_epoch
         while self.action == "continue" and epoch < self.until_epoch:
-            epoch += 1
+            # Training samples: one refit on until_epoch of them, reported once.
+            epoch = self.until_epoch if self.resource == "samples" else epoch + 1
             self._clock = time.perf_counter()
             yield epoch
 

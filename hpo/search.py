@@ -32,31 +32,35 @@ class Plan:
     grid_size: int | None
     approximate: bool  # ASHA's rung sizes are what it reaches if every rung fills
     notes: tuple[str, ...] = ()  # what was done to the data (preprocessing)
+    unit: str = "epochs"  # or "samples": each rung refits on that many
 
     @property
     def full_budget(self) -> int:
-        """Epochs a random search with as many configurations would spend at max_epochs."""
+        """What a random search with as many configurations would spend at max_epochs."""
         return self.n_trials * self.max_epochs
 
     def lines(self) -> list[str]:
         about = "about " if self.approximate else ""
+        u = self.unit
         out = [
             f"plan: {self.scheduler}, {len(self.brackets)} bracket(s), {about}{self.n_trials} trials"
         ]
         for b in self.brackets[:12]:
             rungs = "  ".join(f"{r.n_trials}@{r.epochs}" for r in b.rungs)
-            out.append(f"  bracket s={b.s}: {rungs}   ({b.budget} epochs)")
+            cost = b.refit_budget if u == "samples" else b.budget
+            out.append(f"  bracket s={b.s}: {rungs}   ({cost} {u})")
         if len(self.brackets) > 12:
             out.append(f"  … and {len(self.brackets) - 12} more brackets")
-        out.append(f"budget: {about}{self.budget} epochs (trials@epochs at each rung)")
+        how = "; each rung refits on that many samples" if u == "samples" else ""
+        out.append(f"budget: {about}{self.budget} {u} (trials@{u} at each rung{how})")
         out.append(
-            f"random search with {self.n_trials} configurations at {self.max_epochs} epochs each: "
-            f"{self.full_budget} epochs ({self.full_budget / max(self.budget, 1):.1f}x this plan)"
+            f"random search with {self.n_trials} configurations at {self.max_epochs} {u} each: "
+            f"{self.full_budget} {u} ({self.full_budget / max(self.budget, 1):.1f}x this plan)"
         )
         if self.grid_size is not None:
             grid = self.grid_size * self.max_epochs
             out.append(
-                f"the full grid ({self.grid_size} configurations) at {self.max_epochs} epochs: {grid} epochs"
+                f"the full grid ({self.grid_size} configurations) at {self.max_epochs} {u}: {grid} {u}"
             )
         out += [f"data: {note}" for note in self.notes]
         return out
@@ -73,7 +77,21 @@ def make_plan(settings: SearchSettings, scheduler: Scheduler) -> Plan:
         max_epochs=scheduler.max_epochs,
         grid_size=space.grid_size() if space.is_grid else None,
         approximate=settings.scheduler == "asha" and settings.budget is None,
+        unit=settings.resource,
     )
+
+
+def prepare(settings: SearchSettings) -> tuple[SearchSettings, Scheduler, Plan, TrainerSpec, Any]:
+    """Everything a search needs before it starts, checked: the trainer and its data, the
+    settings resolved from the data (training samples as the resource), the scheduler and
+    its plan. Raises SettingsError for anything that cannot run."""
+    if settings.resource == "epochs":
+        settings.build_scheduler()  # a plan that cannot run is refused before data loads
+    spec, dataset = check_trainer(settings)
+    settings = settings.resolved_for(dataset)
+    scheduler = settings.build_scheduler()
+    plan = dataclasses.replace(make_plan(settings, scheduler), notes=getattr(dataset, "notes", ()))
+    return settings, scheduler, plan, spec, dataset
 
 
 def check_trainer(settings: SearchSettings) -> tuple[TrainerSpec, Any]:
@@ -138,7 +156,8 @@ def make_runner(settings: SearchSettings, spec: TrainerSpec, dataset: Any) -> An
     if settings.executor == "serial":
         from hpo.runners import SerialRunner
 
-        return SerialRunner(lambda: spec.build(dataset), trial_timeout=settings.trial_timeout)
+        return SerialRunner(lambda: spec.build(dataset), trial_timeout=settings.trial_timeout,
+                            resource=settings.resource)  # fmt: skip
     from hpo.runners._ray import RayRunner
 
     return RayRunner(
@@ -187,9 +206,7 @@ def run_study(
     it runs (the service keeps it to stop a managed search with :meth:`Tuner.stop`);
     ``driver`` is recorded with the study (``cli`` or ``managed``).
     """
-    scheduler = settings.build_scheduler()
-    spec, dataset = check_trainer(settings)
-    plan = dataclasses.replace(make_plan(settings, scheduler), notes=getattr(dataset, "notes", ()))
+    settings, scheduler, plan, spec, dataset = prepare(settings)
     writer = StudyWriter(storage, name)
     status = "interrupted"
     try:

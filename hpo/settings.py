@@ -45,6 +45,12 @@ class SearchSettings:
     sampler: str = "random"
     max_epochs: int = 27
     min_epochs: int = 1
+    # What a scheduler hands out: epochs, or training samples (scikit-learn's halving:
+    # each rung refits on more samples, from min_resources up to max_resources; both
+    # default to what the data allows, as scikit-learn's "smallest" and all samples).
+    resource: str = "epochs"
+    max_resources: int | None = None
+    min_resources: int | None = None
     eta: int = 3
     budget: int | None = None
     n_configs: int | None = None
@@ -144,6 +150,9 @@ class SearchSettings:
         choice("sampler", SAMPLERS)
         choice("executor", EXECUTORS)
         choice("mode", ("max", "min"))
+        choice("resource", ("epochs", "samples"))
+        integer("max_resources", 1, optional=True)
+        integer("min_resources", 1, optional=True)
         choice("task", ("auto", "classification", "regression"))
         if not isinstance(self.preprocess, bool):
             raise SettingsError(
@@ -159,6 +168,15 @@ class SearchSettings:
         integer("n_configs", 1, optional=True)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
             raise SettingsError(f"{prefix}seed={self.seed!r} is invalid; expected an integer")
+        if (
+            self.min_resources is not None
+            and self.max_resources is not None
+            and self.min_resources > self.max_resources
+        ):
+            raise SettingsError(
+                f"{prefix}min_resources={self.min_resources} is larger than "
+                f"max_resources={self.max_resources}"
+            )
         if self.min_epochs > self.max_epochs:
             raise SettingsError(
                 f"{prefix}min_epochs={self.min_epochs} is larger than max_epochs={self.max_epochs}"
@@ -216,7 +234,12 @@ class SearchSettings:
         rules = [
             RULES[r["rule"]](**{k: v for k, v in r.items() if k != "rule"}) for r in self.stopping
         ]
-        common = {"mode": self.mode, "seed": self.seed, "stopping": rules}
+        common = {
+            "mode": self.mode,
+            "seed": self.seed,
+            "stopping": rules,
+            "resource": self.resource,
+        }
         sampler_name = "grid" if self.scheduler == "grid" else self.sampler
         if sampler is not None:
             pass
@@ -242,6 +265,13 @@ class SearchSettings:
 
     def _make(self, sampler: Any, common: dict[str, Any]) -> Scheduler:
         R, r, eta = self.max_epochs, self.min_epochs, self.eta
+        if self.resource == "samples":
+            if self.max_resources is None or self.min_resources is None:
+                raise SettingsError(
+                    "resource samples: max_resources and min_resources come from the data; "
+                    "give them, or let the search load the data first"
+                )
+            R, r = self.max_resources, self.min_resources
         if self.scheduler == "hyperband":
             if self.budget is not None or self.n_configs is not None:
                 raise SettingsError(
@@ -288,7 +318,29 @@ class SearchSettings:
 
     def trainer_spec(self) -> TrainerSpec:
         return TrainerSpec(self.trainer, self.dataset, self.target, dict(self.trainer_options),
-                           self.task, self.preprocess)  # fmt: skip
+                           self.task, self.preprocess, self.resource)  # fmt: skip
+
+    def resolved_for(self, dataset: Any) -> SearchSettings:
+        """With ``resource: samples``, the resources the data allows filled in: at most every
+        sample a trial can train on, at least scikit-learn's "smallest" (2 per fold, and
+        per class for a classification). Anything else: unchanged."""
+        if self.resource != "samples" or dataset is None:
+            return self
+        n = len(dataset.y_train) + len(dataset.y_val)
+        folds = int(self.trainer_options.get("cv", 5))
+        smallest = 2 * folds * max(1, getattr(dataset, "n_classes", 0))
+        resolved = dataclasses.replace(
+            self,
+            max_resources=self.max_resources or n,
+            min_resources=self.min_resources or min(smallest, n),
+        )
+        if resolved.max_resources > n:
+            raise SettingsError(
+                f"max_resources={resolved.max_resources} is more than the {n} samples the "
+                "trials can train on (the training and validation parts)"
+            )
+        resolved.validate()
+        return resolved
 
 
 def space_grid_problem(space: SearchSpace) -> str:

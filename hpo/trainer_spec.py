@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 CONTRACT = ("setup", "step", "save", "restore")
+#: The contract of a trainer whose resource is training samples: refit on ``n`` of them.
+SAMPLES_CONTRACT = ("setup", "fit", "save", "restore")
 
 
 class SettingsError(ValueError):
@@ -26,6 +28,7 @@ class TrainerSpec:
     options: dict[str, Any] = field(default_factory=dict)
     task: str = "auto"  # classification, regression, or auto (from the target)
     preprocess: bool = True  # one-hot encode categories and impute missing values
+    resource: str = "epochs"  # or "samples": the trainer refits on a subsample per rung
 
     def load_class(self) -> Any:
         """The trainer class, or a ``train(config, trial)`` function (see
@@ -38,6 +41,11 @@ class TrainerSpec:
         except ValueError as exc:
             raise SettingsError(f"--trainer {self.path}: {exc}") from None
         if is_train_function(cls):
+            if self.resource == "samples":
+                raise SettingsError(
+                    f"--trainer {self.path} is a function that trains epochs; --resource samples "
+                    "needs a class with setup(config, seed), fit(n_samples), save() and restore(state)"
+                )
             try:
                 check_train_function(cls, self.path)
             except ContractError as exc:
@@ -47,6 +55,19 @@ class TrainerSpec:
             raise SettingsError(
                 f"--trainer {self.path} is neither a class with the trainer contract nor a "
                 "function train(config, trial)"
+            )
+        if self.resource == "samples":
+            missing = [m for m in SAMPLES_CONTRACT if not callable(getattr(cls, m, None))]
+            if missing:
+                raise SettingsError(
+                    f"--trainer {self.path} lacks {', '.join(missing)}; --resource samples needs "
+                    "setup(config, seed), fit(n_samples) (a refit on that many), save() and restore(state)"
+                )
+            return cls
+        if not callable(getattr(cls, "step", None)) and callable(getattr(cls, "fit", None)):
+            raise SettingsError(
+                f"--trainer {self.path} refits on a number of samples (fit) and trains no epochs "
+                "(step): search it with --resource samples"
             )
         missing = [m for m in CONTRACT if not callable(getattr(cls, m, None))]
         if missing:

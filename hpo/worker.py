@@ -45,7 +45,8 @@ def run_worker(
                 assert make_trainer is not None
                 trainer = trainer or _prepare(trial, make_trainer)
                 for epoch in trial.epochs():
-                    if trial.report(epoch, trainer.step()) != "continue":
+                    metrics = trainer.fit(epoch) if trial.resource == "samples" else trainer.step()
+                    if trial.report(epoch, metrics) != "continue":
                         break
                 if trial.checkpoint_wanted:
                     trial.checkpoint(trainer.save())

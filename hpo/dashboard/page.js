@@ -62,7 +62,7 @@ function absorb(delta) {
     const c = S.curves.get(t);
     c.x.push(e.epoch[i]);
     c.y.push(e.value[i]);
-    S.order.push([t, e.value[i], e.ended_at[i], e.seconds[i], e.worker[i]]);
+    S.order.push([t, e.value[i], e.ended_at[i], e.seconds[i], e.worker[i], e.epoch[i]]);
   }
   const v = delta.events;
   for (let i = 0; i < v.trial_id.length; i++) S.events.push([v.trial_id[i], v.kind[i], v.epoch[i], v.reason[i]]);
@@ -92,6 +92,9 @@ function api(path, params) {
 // -- views --------------------------------------------------------------------------------
 
 const better = () => (S.study.mode === "min" ? (a, b) => a < b : (a, b) => a > b);
+// What the schedulers hand out: epochs, or training samples (each rung refits on more).
+const samples = () => (S.study.settings || {}).resource === "samples";
+const unit = () => (samples() ? "samples" : "epoch");
 const layoutBase = (title, extra) => ({
   title: {text: title, font: {size: 14}}, margin: {l: 55, r: 15, t: 35, b: 40}, hovermode: "closest",
   legend: {orientation: "h", y: -0.2}, ...extra,
@@ -165,8 +168,10 @@ function drawCurves() {
     traces.push({type: "scatter", mode: "markers", name: kind, x: m.x, y: m.y, text: m.text,
       hoverinfo: "text", marker: {symbol: EVENT_STYLE[kind].symbol, color: EVENT_STYLE[kind].color, size: 7}});
   }
-  Plotly.react("curves", traces, layoutBase(`Learning curves: ${esc(S.study.metric)} per epoch`,
-    {xaxis: {title: {text: "epoch"}}, yaxis: {title: {text: esc(S.study.metric)}}}), {responsive: true});
+  const title = samples() ? `${esc(S.study.metric)} against training samples (a refit per rung)`
+    : `Learning curves: ${esc(S.study.metric)} per epoch`;
+  Plotly.react("curves", traces, layoutBase(title,
+    {xaxis: {title: {text: unit()}}, yaxis: {title: {text: esc(S.study.metric)}}}), {responsive: true});
 }
 
 function drawRungs() {
@@ -179,7 +184,7 @@ function drawRungs() {
   }
   const traces = [];
   brackets.forEach((b, bi) => {
-    const x = b.rungs.map(([, e], i) => `rung ${i}: ${e} ep`);
+    const x = b.rungs.map(([, e], i) => `rung ${i}: ${e} ${samples() ? "samples" : "ep"}`);
     traces.push({type: "bar", name: `bracket s=${b.s} reached`, x, y: reached[bi],
       marker: {color: COLORS[bi % COLORS.length]}, legendgroup: `b${bi}`});
     traces.push({type: "scatter", mode: "markers", name: `bracket s=${b.s} planned`, x,
@@ -197,17 +202,21 @@ function drawBest() {
   const x = [], y = [], t = [];
   const start = S.order.length ? Math.min(...S.order.slice(0, 1000).map((o) => o[2] - o[3])) : 0;
   // Only the points where the best changes (and the last): a step line, cheap to draw.
-  S.order.forEach(([, value, ended], i) => {
+  // Spent: one per epoch; with training samples, every refit pays all of its samples.
+  const refits = samples();
+  let spent = 0;
+  S.order.forEach(([, value, ended, , , size]) => {
+    spent += refits ? size : 1;
     if (value !== null && (best === null || isBetter(value, best))) {
       best = value;
-      x.push(i + 1); y.push(best); t.push(ended - start);
+      x.push(spent); y.push(best); t.push(ended - start);
     }
   });
   if (S.order.length) {
-    x.push(S.order.length); y.push(best); t.push(S.order[S.order.length - 1][2] - start);
+    x.push(spent); y.push(best); t.push(S.order[S.order.length - 1][2] - start);
   }
   Plotly.react("best-epochs", [{type: "scatter", mode: "lines", line: {shape: "hv"}, x, y, name: "best so far"}],
-    layoutBase("Best so far against epochs spent", {xaxis: {title: {text: "epochs spent"}}, yaxis: {title: {text: esc(S.study.metric)}}}),
+    layoutBase(`Best so far against ${samples() ? "samples" : "epochs"} spent`, {xaxis: {title: {text: `${samples() ? "samples" : "epochs"} spent`}}, yaxis: {title: {text: esc(S.study.metric)}}}),
     {responsive: true});
   Plotly.react("best-time", [{type: "scatter", mode: "lines", line: {shape: "hv"}, x: t, y, name: "best so far"}],
     layoutBase("Best so far against wall time", {xaxis: {title: {text: "seconds since start"}}, yaxis: {title: {text: esc(S.study.metric)}}}),
@@ -417,7 +426,7 @@ function drawTrial(trial) {
   const rest = metrics.filter((m) => !m.includes("loss"));
   const traces = [...rest.map((m) => ({type: "scatter", mode: "lines+markers", name: esc(m), x: trial.epochs.epoch, y: trial.epochs[m]})),
     ...losses.map((m) => ({type: "scatter", mode: "lines+markers", name: esc(m), x: trial.epochs.epoch, y: trial.epochs[m], yaxis: "y2"}))];
-  Plotly.react("trial-curves", traces, layoutBase("Every metric of this trial", {xaxis: {title: {text: "epoch"}},
+  Plotly.react("trial-curves", traces, layoutBase("Every metric of this trial", {xaxis: {title: {text: unit()}},
     yaxis: {title: {text: "metric"}}, yaxis2: {title: {text: "loss"}, overlaying: "y", side: "right"}}), {responsive: true});
 }
 

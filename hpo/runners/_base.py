@@ -127,11 +127,14 @@ def run_assignment(
     worker: str,
     *,
     deadline: float | None = None,
+    resource: str = "epochs",
 ) -> TrialResult:
     """Train ``s`` on this worker: from the warm trainer or the checkpoint to ``until_epoch``.
 
     Stops early at divergence, at an exception (recorded, never raised) or at the deadline.
     Returns the saved state after the last epoch, so any worker can continue the trial.
+    With ``resource="samples"`` the trainer refits once, on ``until_epoch`` samples
+    (``fit(n_samples)``), and reports that one result.
     """
     result = TrialResult(s.trial_id, worker=worker)
     try:
@@ -139,10 +142,13 @@ def run_assignment(
     except Exception as exc:
         result.error = describe_error(exc)
         return result
+    if resource == "samples":
+        done = s.until_epoch - 1  # one refit stands for every sample in between
     for epoch in range(done + 1, s.until_epoch + 1):
         t0 = time.perf_counter()
         try:
-            metrics = {k: float(v) for k, v in trainer.step().items()}
+            out = trainer.fit(epoch) if resource == "samples" else trainer.step()  # type: ignore[attr-defined]
+            metrics = {k: float(v) for k, v in out.items()}
         except Exception as exc:  # a trainer's bug must not kill the search
             result.error = describe_error(exc)
             close(trainer)

@@ -40,6 +40,7 @@ class _Worker:
         except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
             pass
         self.name = name
+        self.resource = getattr(spec, "resource", "epochs")
         self.warm = WarmTrainers(lambda: spec.build(dataset), capacity=1)
         spec.load_class()  # import the trainer's module now, not during the first trial
 
@@ -47,7 +48,8 @@ class _Worker:
         self, s: Suggestion, checkpoint: Checkpoint | None, timeout: float | None
     ) -> TrialResult:
         deadline = time.time() + timeout if timeout else None  # from when this worker starts
-        return run_assignment(self.warm, s, checkpoint, self.name, deadline=deadline)
+        return run_assignment(self.warm, s, checkpoint, self.name, deadline=deadline,
+                              resource=self.resource)  # fmt: skip
 
     def pid(self) -> int:
         return os.getpid()

@@ -43,9 +43,15 @@ class SerialRunner:
 
     n_workers = 1
 
-    def __init__(self, make_trainer: TrainerFactory, trial_timeout: float | None = None) -> None:
+    def __init__(
+        self,
+        make_trainer: TrainerFactory,
+        trial_timeout: float | None = None,
+        resource: str = "epochs",
+    ) -> None:
         self.warm = WarmTrainers(make_trainer, capacity=1)
         self.trial_timeout = trial_timeout
+        self.resource = resource
         self._queue: list[tuple[Suggestion, Checkpoint | None]] = []
 
     @property
@@ -64,10 +70,11 @@ class SerialRunner:
     def wait(self) -> list[TrialResult]:
         s, checkpoint = self._queue.pop(0)
         if not self.trial_timeout:
-            return [run_assignment(self.warm, s, checkpoint, "local")]
+            return [run_assignment(self.warm, s, checkpoint, "local", resource=self.resource)]
         deadline = time.time() + self.trial_timeout
         with _alarm(self.trial_timeout + 1.0):  # a step stuck inside an epoch is interrupted too
-            return [run_assignment(self.warm, s, checkpoint, "local", deadline=deadline)]
+            return [run_assignment(self.warm, s, checkpoint, "local", deadline=deadline,
+                                   resource=self.resource)]  # fmt: skip
 
     def pause(self, trial_id: int) -> None:
         """A paused trial keeps its state in the study store; its live copy may go."""

@@ -65,8 +65,11 @@ class ASHA(Scheduler):
         mode: str | Mode = "max",
         seed: int = 0,
         stopping: Sequence[Any] = (),
+        resource: str = "epochs",
     ) -> None:
-        super().__init__(sampler, max_epochs, mode=mode, seed=seed, stopping=stopping)
+        super().__init__(
+            sampler, max_epochs, mode=mode, seed=seed, stopping=stopping, resource=resource
+        )
         if n_configs is None and budget is None:
             raise ValueError("ASHA needs n_configs, budget or both to know when to stop")
         self.rung_epochs = asha_rungs(max_epochs, eta, min_epochs)
@@ -89,7 +92,7 @@ class ASHA(Scheduler):
         if n is None:  # budget only: as many trials as the budget buys at full promotion
             assert self.budget is not None
             per_trial = sum(
-                (e - p) / self.eta**i
+                (e if self.refits else e - p) / self.eta**i
                 for i, (p, e) in enumerate(
                     zip((0, *self.rung_epochs), self.rung_epochs, strict=False)
                 )
@@ -120,7 +123,7 @@ class ASHA(Scheduler):
             rank = bisect.bisect_left(scores, entry)
             if not in_top_fraction(rank, len(scores), self.eta):
                 continue
-            if self._affordable(self.rung_epochs[rung + 1] - self.trials[trial_id].epochs):
+            if self._affordable(self._cost(self.trials[trial_id], self.rung_epochs[rung + 1])):
                 return rung, trial_id, rank
         return None
 
@@ -136,7 +139,7 @@ class ASHA(Scheduler):
             heapq.heappop(self._waiting[rung])
             trial = self.trials[trial_id]
             target = self.rung_epochs[rung + 1]
-            self._committed += target - trial.epochs
+            self._committed += self._cost(trial, target)
             n = len(self._scores[rung])
             reason = (
                 f"rung {rung} ({self.rung_epochs[rung]} epochs): rank {rank + 1} of {n}, "
@@ -165,8 +168,8 @@ class ASHA(Scheduler):
             keep = max(1, len(scores) // self.eta)
             if rank < keep:
                 target = self.rung_epochs[rung + 1]
-                if self._affordable(target - trial.epochs):
-                    self._committed += target - trial.epochs
+                if self._affordable(self._cost(trial, target)):
+                    self._committed += self._cost(trial, target)
                     reason = f"{where}: rank {rank + 1} of {len(scores)}, in the top {keep}"
                     return self._continue_now(trial, rung + 1, target, reason)
                 reason = f"{where}: the budget is spent"
@@ -178,8 +181,10 @@ class ASHA(Scheduler):
         return self._pause(trial, f"{where}: rank {rank + 1} of {len(scores)}, waits for promotion")
 
     def _on_stopped(self, trial: TrialRecord) -> None:
-        # Epochs promised to a trial that ended early will not be spent.
-        self._committed -= trial.target - trial.epochs
+        # Epochs promised to a trial that ended early will not be spent (a refit spends
+        # nothing before it reports).
+        if trial.epochs < trial.target:
+            self._committed -= trial.target if self.refits else trial.target - trial.epochs
         # A trial a stopping rule ended exactly at its rung still counts in that rung.
         if trial.epochs == self.rung_epochs[trial.rung] and trial.scores:
             scores, entry = self._scores[trial.rung], (trial.score, trial.trial_id)

@@ -27,6 +27,8 @@ from hpo.budgets import Bracket
 from hpo.samplers import Sampler
 from hpo.types import Decision, Event, EventKind, Mode, Report, Suggestion
 
+RESOURCES = ("epochs", "samples")
+
 
 class TrialStatus(enum.Enum):
     PENDING = "pending"
@@ -80,6 +82,10 @@ class Scheduler:
         mode: "max" or "min" of the objective; scores are minimised internally.
         seed: the study's seed, from which each trial's seed is derived.
         stopping: learning-curve stopping rules that may end a trial early.
+        resource: what ``epochs`` count: ``"epochs"`` (training continues; a promotion
+            pays only the epochs it adds) or ``"samples"`` (training-set size, as
+            scikit-learn's halving: each assignment refits from scratch on that many
+            samples, reports once at its end, and pays all of them).
         keep_curves: keep every trial's score history (needed by some rules).
     """
 
@@ -93,7 +99,14 @@ class Scheduler:
         mode: str | Mode = "max",
         seed: int = 0,
         stopping: Iterable[Any] = (),
+        resource: str = "epochs",
     ) -> None:
+        if resource not in RESOURCES:
+            raise ValueError(
+                f"resource={resource!r} is unknown; expected one of {', '.join(RESOURCES)}"
+            )
+        self.resource = resource
+        self.refits = resource == "samples"
         self.sampler = sampler
         self.max_epochs = _check_positive_int("max_epochs", max_epochs)
         self.mode = Mode.parse(mode)
@@ -134,16 +147,19 @@ class Scheduler:
         if trial is None or trial.status is not TrialStatus.RUNNING:
             state = "unknown" if trial is None else trial.status.value
             raise ValueError(f"report for trial {report.trial_id}, which is {state}, not running")
-        if report.epoch != trial.epochs + 1 or report.epoch > trial.until:
+        expected = trial.until if self.refits else trial.epochs + 1
+        if report.epoch != expected:
+            unit = "samples" if self.refits else "epoch"
             raise ValueError(
-                f"report for trial {report.trial_id} at epoch {report.epoch}; expected epoch "
-                f"{trial.epochs + 1} (at most {trial.until})"
+                f"report for trial {report.trial_id} at {unit} {report.epoch}; expected {unit} "
+                f"{expected}" + ("" if self.refits else f" (at most {trial.until})")
             )
         score = self.mode.score(report.value)
+        # A refit trains on all of its samples again: it costs them all.
+        self.epochs_spent += report.epoch if self.refits else 1
         trial.epochs = report.epoch
         trial.score = score
         trial.scores.append(score)
-        self.epochs_spent += 1
         if not math.isfinite(score):
             self._end(
                 trial, TrialStatus.DIVERGED, EventKind.DIVERGE, "objective is NaN or infinite"
@@ -204,7 +220,11 @@ class Scheduler:
         raise NotImplementedError
 
     def planned_budget(self) -> int:
-        return sum(b.budget for b in self.planned_brackets())
+        return sum(b.refit_budget if self.refits else b.budget for b in self.planned_brackets())
+
+    def _cost(self, trial: TrialRecord, target: int) -> int:
+        """What taking ``trial`` to ``target`` costs: the epochs it adds, or a whole refit."""
+        return target if self.refits else target - trial.epochs
 
     # -- helpers for subclasses ---------------------------------------------------------------
 
@@ -287,6 +307,8 @@ class Scheduler:
 
     def _next_check(self, epochs: int, target: int) -> int:
         """The first epoch after ``epochs`` at which some rule wants to look (≤ target)."""
+        if self.refits:  # a refit reports only at its end
+            return target
         until = target
         for rule in self.rules:
             every = getattr(rule, "check_every", None)

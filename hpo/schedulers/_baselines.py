@@ -38,10 +38,15 @@ class RandomSearch(Scheduler):
         mode: str | Mode = "max",
         seed: int = 0,
         stopping: Sequence[Any] = (),
+        resource: str = "epochs",
     ) -> None:
-        super().__init__(sampler, max_epochs, mode=mode, seed=seed, stopping=stopping)
+        super().__init__(
+            sampler, max_epochs, mode=mode, seed=seed, stopping=stopping, resource=resource
+        )
         self.n_configs = _check_positive_int("n_configs", n_configs)
-        self.rung_epochs = asha_rungs(max_epochs, eta, min_epochs)
+        # A refit (training samples) goes to the full size at once: its rungs would only
+        # refit it again and again.
+        self.rung_epochs = (max_epochs,) if self.refits else asha_rungs(max_epochs, eta, min_epochs)
 
     def planned_brackets(self) -> tuple[Bracket, ...]:
         return (Bracket(0, (Rung(self.n_configs, self.max_epochs),)),)
@@ -80,10 +85,11 @@ class GridSearch(RandomSearch):
         mode: str | Mode = "max",
         seed: int = 0,
         stopping: Sequence[Any] = (),
+        resource: str = "epochs",
     ) -> None:
         if not isinstance(sampler, GridSampler):
             raise ValueError("GridSearch needs a GridSampler over a grid space")
         super().__init__(
             sampler, sampler.size, max_epochs, eta=eta, min_epochs=min_epochs, mode=mode,
-            seed=seed, stopping=stopping,
+            seed=seed, stopping=stopping, resource=resource,
         )  # fmt: skip

@@ -75,9 +75,12 @@ class BracketScheduler(Scheduler):
         mode: str | Mode = "max",
         seed: int = 0,
         stopping: Sequence[Any] = (),
+        resource: str = "epochs",
     ) -> None:
         max_epochs = max(b.rungs[-1].epochs for b in brackets)
-        super().__init__(sampler, max_epochs, mode=mode, seed=seed, stopping=stopping)
+        super().__init__(
+            sampler, max_epochs, mode=mode, seed=seed, stopping=stopping, resource=resource
+        )
         self.brackets = [_RunningBracket(i, b, keep) for i, b in enumerate(brackets)]
         self._ready: deque[Suggestion] = deque()  # promotions, oldest first, any bracket
         self._first_new = 0  # brackets before this one have started all their trials

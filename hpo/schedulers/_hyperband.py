@@ -49,6 +49,7 @@ class HyperBand(BracketScheduler):
         mode: str | Mode = "max",
         seed: int = 0,
         stopping: Sequence[Any] = (),
+        resource: str = "epochs",
     ) -> None:
         _check_positive_int("iterations", iterations)
         brackets = hyperband_brackets(max_epochs, eta, min_epochs) * iterations
@@ -60,4 +61,5 @@ class HyperBand(BracketScheduler):
             mode=mode,
             seed=seed,
             stopping=stopping,
+            resource=resource,
         )

@@ -54,6 +54,7 @@ class SuccessiveHalving(BracketScheduler):
         mode: str | Mode = "max",
         seed: int = 0,
         stopping: Sequence[Any] = (),
+        resource: str = "epochs",
     ) -> None:
         if budget is not None and max_epochs is not None:
             raise ValueError(
@@ -63,6 +64,11 @@ class SuccessiveHalving(BracketScheduler):
         if budget is None and max_epochs is None:
             raise ValueError(
                 "successive halving needs budget (the report's form) or max_epochs (the eta form)"
+            )
+        if budget is not None and resource != "epochs":
+            raise ValueError(
+                "the report's successive halving (budget) adds epochs round after round; with "
+                f"resource={resource!r} give max_epochs, min_epochs and eta (the eta form)"
             )
         if budget is not None:
             plan = successive_halving_rounds(n_configs, budget)
@@ -77,5 +83,11 @@ class SuccessiveHalving(BracketScheduler):
         # The report keeps ⌈|S_t|/2⌉ of each round; the η form keeps ⌊n_i/η⌋.
         keep = keep_half if self.form == "report" else partial(keep_fraction, eta)
         super().__init__(
-            sampler, [plan] * iterations, keep=keep, mode=mode, seed=seed, stopping=stopping
+            sampler,
+            [plan] * iterations,
+            keep=keep,
+            mode=mode,
+            seed=seed,
+            stopping=stopping,
+            resource=resource,
         )

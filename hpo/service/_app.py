@@ -140,6 +140,9 @@ class AssignmentOut(BaseModel):
     rung: int
     max_epochs: int
     metric: str
+    resource: str = Field(
+        description="epochs, or samples: refit on until_epoch samples, report once"
+    )
 
 
 class ToldOut(BaseModel):

@@ -302,6 +302,7 @@ def study_info(storage: str | Path, name: str, run: ManagedRun | None = None) ->
         "status": status,
         "driver": study.get("driver") or CLI,
         "scheduler": study["scheduler"],
+        "resource": study["settings"].get("resource", "epochs"),
         "metric": study["metric"],
         "mode": study["mode"],
         "trials": {k: int(v) for k, v in trials["status"].value_counts().items()},

@@ -99,6 +99,7 @@ class Assignment:
     rung: int
     max_epochs: int
     metric: str
+    resource: str = "epochs"  # "samples": refit on until_epoch samples, report that once
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "config": dict(self.config)}
@@ -239,7 +240,7 @@ class ServedStudy:
         return Assignment(
             trial.trial_id, trial.config, trial.seed, lease.from_epoch, lease.until_epoch,
             lease.from_epoch > 0, lease.lease, self.settings.lease_seconds, trial.bracket,
-            trial.rung, self.scheduler.max_epochs, self.settings.metric,
+            trial.rung, self.scheduler.max_epochs, self.settings.metric, self.scheduler.resource,
         )  # fmt: skip
 
     # -- tell -------------------------------------------------------------------------------------
@@ -267,10 +268,12 @@ class ServedStudy:
                 f"trial {trial_id} is not assigned under lease {lease_id!r} (it expired and the "
                 "trial was given to another client, or it ended); ask for new work"
             )
-        if epoch != trial.epochs + 1 or epoch > lease.until_epoch:
+        expected = lease.until_epoch if self.scheduler.refits else trial.epochs + 1
+        if epoch != expected or epoch > lease.until_epoch:
+            unit = self.scheduler.resource.removesuffix("s")
             raise Conflict(
-                f"trial {trial_id} expects epoch {trial.epochs + 1} next (its assignment ends at "
-                f"epoch {lease.until_epoch}), not epoch {epoch}"
+                f"trial {trial_id} expects {unit} {expected} next (its assignment ends at "
+                f"{unit} {lease.until_epoch}), not {unit} {epoch}"
             )
         metric = self.settings.metric
         if metric not in metrics and not is_diverged(metrics):
@@ -430,6 +433,7 @@ class ServedStudy:
             "status": self.status,
             "driver": "clients",
             "scheduler": self.settings.scheduler,
+            "resource": self.settings.resource,
             "metric": self.settings.metric,
             "mode": self.settings.mode,
             "trials": counts,
