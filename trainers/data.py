@@ -286,15 +286,27 @@ def _make(
     table: Table, train: np.ndarray, val: np.ndarray, test: np.ndarray, name: str | None = None
 ) -> Dataset:
     """Preprocess and standardise on the training rows; a regression target likewise."""
-    prep = Preprocessor(table.features).fit(table.features.iloc[train])
-    X = [prep.transform(table.features.iloc[rows]) for rows in (train, val, test)]
+    features = table.features
+    numbers = all(pd.api.types.is_float_dtype(t) or pd.api.types.is_integer_dtype(t)
+                  for t in features.dtypes)  # fmt: skip
+    values = features.to_numpy(dtype=np.float64) if numbers else None
+    if values is not None and np.isfinite(values).all():
+        # Numbers only, none missing: the scaler alone (what the ColumnTransformer would
+        # do, at a fraction of its cost).
+        scaler = StandardScaler().fit(values[train])
+        X = [scaler.transform(values[rows]) for rows in (train, val, test)]
+        names, notes = table.names, ()
+    else:
+        prep = Preprocessor(features).fit(features.iloc[train])
+        X = [prep.transform(features.iloc[rows]) for rows in (train, val, test)]
+        names, notes = prep.feature_names(), prep.notes()
     y = [table.y[rows] for rows in (train, val, test)]
     y_mean, y_scale = 0.0, 1.0
     if table.task == "regression":
         y_mean, y_scale = float(y[0].mean()), float(y[0].std()) or 1.0
         y = [(part - y_mean) / y_scale for part in y]
     return Dataset(name or table.name, X[0], y[0], X[1], y[1], X[2], y[2], table.classes,
-                   prep.feature_names(), table.task, y_mean, y_scale, prep.notes())  # fmt: skip
+                   names, table.task, y_mean, y_scale, notes)  # fmt: skip
 
 
 def load_dataset(

@@ -1,0 +1,195 @@
+"""Training-set size as the budget: our successive halving against scikit-learn's
+``HalvingRandomSearchCV`` and ``HalvingGridSearchCV``, side by side in one run.
+
+Same estimator, space, data (digits: the training and validation parts, 1,437 rows, are
+what both search on; the 360 test rows stay out) and CV (5 folds). Our search
+(``--resource samples``, successive halving, η = 3, one worker) copies scikit-learn's
+schedule exactly: its candidates at the first iteration, its ``min_resources`` and its
+last iteration's resources; the grid case searches the very same candidates. Both
+sides then refit their chosen configuration on all 1,437 rows and score it on the test
+rows (scikit-learn's ``refit`` is off inside its timing, as is ``return_train_score``,
+so its timing holds nothing but the search).
+
+Figures per case (medians over seeds): ``test_accuracy`` of the chosen configuration,
+the search's own ``best_cv_score`` (at the last rung), ``wall_s`` of the search, and
+``wall_ratio_vs_sklearn`` (ours over theirs).
+
+    python bench/vs_sklearn_halving.py            # 5 seeds
+    python bench/vs_sklearn_halving.py --quick    # 1 seed, under a minute
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from _common import write_report
+from scipy.stats import loguniform
+from sklearn.base import clone
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.experimental import enable_halving_search_cv  # noqa: F401 - enables the classes
+from sklearn.model_selection import HalvingGridSearchCV, HalvingRandomSearchCV, StratifiedKFold
+from sklearn.svm import SVC
+
+from hpo.search import run_study
+from hpo.settings import SearchSettings
+from trainers.data import load_dataset
+
+CASES: dict[str, dict[str, Any]] = {
+    "svc-random": {
+        "estimator": "sklearn.svm:SVC",
+        "make": lambda: SVC(),
+        "space": {
+            "C": {"type": "float", "low": 0.01, "high": 1000.0, "log": True},
+            "gamma": {"type": "float", "low": 1e-5, "high": 0.1, "log": True},
+        },  # fmt: skip
+        "sklearn": {"C": loguniform(0.01, 1000.0), "gamma": loguniform(1e-5, 0.1)},
+        "grid": False,
+    },
+    "forest-grid": {
+        "estimator": "sklearn.ensemble:RandomForestClassifier",
+        "make": lambda: RandomForestClassifier(n_estimators=50),
+        "fixed": {"n_estimators": 50},
+        "space": {
+            "max_depth": {"grid": [4, 8, 16, None]},
+            "max_features": {"grid": ["sqrt", "log2", 0.3]},
+            "min_samples_split": {"grid": [2, 5, 10]},
+            "criterion": {"grid": ["gini", "entropy"]},
+        },  # fmt: skip
+        "sklearn": {
+            "max_depth": [4, 8, 16, None],
+            "max_features": ["sqrt", "log2", 0.3],
+            "min_samples_split": [2, 5, 10],
+            "criterion": ["gini", "entropy"],
+        },  # fmt: skip
+        "grid": True,
+    },
+}
+CV = 5
+
+
+def search_data() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    ds = load_dataset("digits")
+    X = np.concatenate([ds.X_train, ds.X_val])
+    y = np.concatenate([ds.y_train, ds.y_val])
+    return X, y, ds.X_test, ds.y_test
+
+
+def run_sklearn(case: dict[str, Any], seed: int, X: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+    folds = StratifiedKFold(CV, shuffle=True, random_state=0)
+    common = {"factor": 3, "cv": folds, "refit": False, "return_train_score": False, "n_jobs": 1}
+    if case["grid"]:
+        search = HalvingGridSearchCV(case["make"](), case["sklearn"], **common)
+    else:
+        search = HalvingRandomSearchCV(case["make"](), case["sklearn"], random_state=seed, **common)
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        search.fit(X, y)
+    wall = time.perf_counter() - start
+    return {
+        "wall_s": wall,
+        "best_cv_score": float(search.best_score_),
+        "config": dict(search.best_params_),
+        "schedule": {
+            "n_candidates": [int(n) for n in search.n_candidates_],
+            "n_resources": [int(n) for n in search.n_resources_],
+        },  # fmt: skip
+    }
+
+
+def run_ours(case: dict[str, Any], seed: int, schedule: dict[str, list[int]]) -> dict[str, Any]:
+    settings = SearchSettings.from_dict({
+        "space": case["space"], "scheduler": "sh", "sampler": "grid" if case["grid"] else "random",
+        "n_configs": schedule["n_candidates"][0], "eta": 3, "seed": seed,
+        "resource": "samples", "min_resources": schedule["n_resources"][0],
+        "max_resources": schedule["n_resources"][-1],
+        "trainer": "trainers.sklearn_samples:SubsampleTrainer",
+        "trainer_options": {"estimator": case["estimator"], "cv": CV, "fixed": case.get("fixed", {})},
+        "dataset": "digits", "executor": "serial",
+    })  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        outcome = run_study(settings, Path(tmp) / "s.db", "halving")
+        wall = time.perf_counter() - start
+    s = outcome.scheduler
+    best = s.trials[s.best_trial]
+    return {"wall_s": wall, "best_cv_score": float(s.best_value), "config": dict(best.config),
+            "schedule": {"n_trials": [r.n_trials for r in s.planned_brackets()[0].rungs],
+                         "samples": [r.epochs for r in s.planned_brackets()[0].rungs]}}  # fmt: skip
+
+
+def test_accuracy(case: dict[str, Any], config: dict[str, Any], seed: int, data: tuple) -> float:
+    X, y, X_test, y_test = data
+    model = clone(case["make"]()).set_params(**config)
+    if "random_state" in model.get_params():
+        model.set_params(random_state=seed)
+    return float(model.fit(X, y).score(X_test, y_test))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="one seed")
+    parser.add_argument("--seeds", type=int, default=None)
+    args = parser.parse_args()
+    seeds = list(range(args.seeds or (1 if args.quick else 5)))
+    data = search_data()
+    cases: dict[str, Any] = {}
+    for name, case in CASES.items():
+        runs: dict[str, list[dict[str, Any]]] = {"ours": [], "sklearn": []}
+        for seed in seeds:
+            theirs = run_sklearn(case, seed, data[0], data[1])
+            ours = run_ours(case, seed, theirs["schedule"])
+            for side, run in (("sklearn", theirs), ("ours", ours)):
+                run["test_accuracy"] = test_accuracy(case, run["config"], seed, data)
+                runs[side].append(run)
+            print(name, seed, {k: (round(v["wall_s"], 2), round(v["test_accuracy"], 4))
+                               for k, v in (("ours", ours), ("sklearn", theirs))}, flush=True)  # fmt: skip
+        med = {side: {k: round(statistics.median(r[k] for r in rs), 4)
+                      for k in ("wall_s", "test_accuracy", "best_cv_score")}
+               for side, rs in runs.items()}  # fmt: skip
+        cases[name] = {
+            **med,
+            "wall_ratio_vs_sklearn": round(med["ours"]["wall_s"] / med["sklearn"]["wall_s"], 3),
+            "test_accuracy_gain": round(
+                med["ours"]["test_accuracy"] - med["sklearn"]["test_accuracy"], 4
+            ),
+            "meets_goal_same_score_no_more_time": med["ours"]["test_accuracy"]
+            >= med["sklearn"]["test_accuracy"]
+            and med["ours"]["wall_s"] <= med["sklearn"]["wall_s"],
+            "schedule": {
+                "sklearn": runs["sklearn"][0]["schedule"],
+                "ours": runs["ours"][0]["schedule"],
+            },
+            "runs": {
+                side: [
+                    {
+                        k: (round(v, 4) if isinstance(v, float) else v)
+                        for k, v in r.items()
+                        if k != "schedule"
+                    }
+                    for r in rs
+                ]
+                for side, rs in runs.items()
+            },  # fmt: skip
+        }
+    report = {
+        "benchmark": "vs_sklearn_halving",
+        "mode": "quick" if args.quick else "full",
+        "seeds": len(seeds),
+        "data": "digits: 1,437 rows searched (train + validation), 360 test rows",
+        "note": "one worker each (n_jobs=1 / serial); ours copies scikit-learn's schedule; "
+        "test_accuracy: the chosen configuration refit on all 1,437 rows; medians over seeds",
+        "cases": cases,
+    }
+    write_report("vs_sklearn_halving", report, args.quick)
+
+
+if __name__ == "__main__":
+    main()
