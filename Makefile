@@ -11,7 +11,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q -e '.[dev]' 2> >(grep -v "is ignored: it is neither" >&2)
+	$(BIN)/pip install -q -e '.[dev,torch]' 2> >(grep -v "is ignored: it is neither" >&2)
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -48,7 +48,7 @@ CASES: dict[str, dict[str, Any]] = {
         "space": {
             "C": {"type": "float", "low": 0.01, "high": 1000.0, "log": True},
             "gamma": {"type": "float", "low": 1e-5, "high": 0.1, "log": True},
-        },  # fmt: skip
+        },
         "sklearn": {"C": loguniform(0.01, 1000.0), "gamma": loguniform(1e-5, 0.1)},
         "grid": False,
     },
@@ -61,13 +61,13 @@ CASES: dict[str, dict[str, Any]] = {
             "max_features": {"grid": ["sqrt", "log2", 0.3]},
             "min_samples_split": {"grid": [2, 5, 10]},
             "criterion": {"grid": ["gini", "entropy"]},
-        },  # fmt: skip
+        },
         "sklearn": {
             "max_depth": [4, 8, 16, None],
             "max_features": ["sqrt", "log2", 0.3],
             "min_samples_split": [2, 5, 10],
             "criterion": ["gini", "entropy"],
-        },  # fmt: skip
+        },
         "grid": True,
     },
 }
@@ -100,7 +100,7 @@ def run_sklearn(case: dict[str, Any], seed: int, X: np.ndarray, y: np.ndarray) -
         "schedule": {
             "n_candidates": [int(n) for n in search.n_candidates_],
             "n_resources": [int(n) for n in search.n_resources_],
-        },  # fmt: skip
+        },
     }
 
 
@@ -177,7 +177,7 @@ def main() -> None:
                     for r in rs
                 ]
                 for side, rs in runs.items()
-            },  # fmt: skip
+            },
         }
     report = {
         "benchmark": "vs_sklearn_halving",

@@ -139,6 +139,11 @@ def cli() -> None:
     "--ray-address", help="Join this Ray cluster (e.g. auto) instead of starting local Ray."
 )
 @click.option(
+    "--gpus-per-trial",
+    type=click.FloatRange(min=0),
+    help="GPUs (or a fraction) each Ray worker reserves. [default: 0, CPUs only]",
+)
+@click.option(
     "--trial-timeout",
     type=click.FloatRange(min=0, min_open=True),
     help="Seconds an assignment may take; past them the trial fails.",
@@ -603,6 +608,7 @@ def worker(url: str, study_name: str, trainer: str, dataset: str, target: str | 
 @click.option("--trainer", help="module:Class importable on the server.")
 @click.option("--executor", type=click.Choice(["ray", "serial"]), help="[default: ray]")
 @click.option("--ray-address", help="A Ray cluster the server joins for it.")
+@click.option("--gpus-per-trial", type=click.FloatRange(min=0))
 @click.option("--trial-timeout", type=click.FloatRange(min=0, min_open=True))
 @click.option("--max-failures", type=click.IntRange(min=0))
 def submit(space_file: str, server: str, token: str | None, study_name: str | None,

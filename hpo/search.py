@@ -160,10 +160,13 @@ def make_runner(settings: SearchSettings, spec: TrainerSpec, dataset: Any) -> An
                             resource=settings.resource)  # fmt: skip
     from hpo.runners._ray import RayRunner
 
-    return RayRunner(
-        spec, settings.resolved_workers(), dataset=dataset, address=settings.ray_address,
-        trial_timeout=settings.trial_timeout,
-    )  # fmt: skip
+    try:
+        return RayRunner(
+            spec, settings.resolved_workers(), dataset=dataset, address=settings.ray_address,
+            trial_timeout=settings.trial_timeout, gpus_per_trial=settings.gpus_per_trial,
+        )  # fmt: skip
+    except ValueError as exc:  # asked for GPUs the cluster does not have
+        raise SettingsError(str(exc)) from None
 
 
 @dataclass
@@ -212,13 +215,17 @@ def run_study(
     try:
         if resume:
             writer.open_existing()
-        else:
-            writer.create(settings.to_dict(), metric=settings.metric, mode=settings.mode,
-                          scheduler=settings.scheduler, driver=driver)  # fmt: skip
+        elif writer.exists():
+            writer.create({}, metric="", mode="", scheduler="")  # the one message for it
         if on_start is not None:
             on_start(plan)
         start = time.perf_counter()
+        # The runner before the study: workers that cannot start (GPUs the cluster lacks,
+        # say) leave nothing half-made behind.
         with _closing(make_runner(settings, spec, dataset)) as runner:
+            if not resume:
+                writer.create(settings.to_dict(), metric=settings.metric, mode=settings.mode,
+                              scheduler=settings.scheduler, driver=driver)  # fmt: skip
             tuner = Tuner(scheduler, runner, writer, metric=settings.metric,
                           max_failures=settings.max_failures, on_progress=on_progress)  # fmt: skip
             if resume:

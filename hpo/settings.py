@@ -69,6 +69,7 @@ class SearchSettings:
     preprocess: bool = True  # one-hot encode categorical columns, impute missing values
     executor: str = "ray"
     ray_address: str | None = None
+    gpus_per_trial: float = 0.0  # GPUs each Ray worker reserves (PyTorch trainers use them)
     max_failures: int = 2
     trial_timeout: float | None = None
     lease_seconds: float = 60.0  # the service: how long a client may go silent on a trial
@@ -195,6 +196,14 @@ class SearchSettings:
             raise SettingsError(
                 f"{prefix}lease_seconds={self.lease_seconds!r} is invalid; expected seconds "
                 "between 0 and 86400"
+            )
+        if (
+            isinstance(self.gpus_per_trial, bool)
+            or not isinstance(self.gpus_per_trial, (int, float))
+            or self.gpus_per_trial < 0
+        ):
+            raise SettingsError(
+                f"{prefix}gpus_per_trial={self.gpus_per_trial!r} is invalid; expected a number >= 0"
             )
         for key in ("fixed", "trainer_options"):
             if not isinstance(getattr(self, key), dict):

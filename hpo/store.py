@@ -322,6 +322,12 @@ class StudyWriter:
             ) from None
         self.study_id = cur.lastrowid
 
+    def exists(self) -> bool:
+        return (
+            self.conn.execute("SELECT 1 FROM studies WHERE name = ?", (self.name,)).fetchone()
+            is not None
+        )
+
     def open_existing(self) -> dict[str, Any]:
         row = self.conn.execute("SELECT * FROM studies WHERE name = ?", (self.name,)).fetchone()
         if row is None:

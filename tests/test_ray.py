@@ -98,3 +98,13 @@ def test_cli_joins_a_running_head_node(ray_address, tmp_path, address) -> None:
                  "--ray-address", target, "--study", "c", "--storage", db)  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "best val_accuracy" in result.stdout
+
+
+def test_gpus_the_cluster_lacks_are_one_line(tmp_path, ray_driver) -> None:
+    done = hpo("run", "search_spaces/mlp.yaml", "--gpus-per-trial", "1", "--ray-address", ray_driver,
+               "--max-epochs", "3", "--storage", str(tmp_path / "s.db"))  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "gpus_per_trial=1 but the Ray cluster has 0 GPU(s)" in done.stderr
+    assert (
+        "no studies" in hpo("list", "--storage", str(tmp_path / "s.db")).stdout
+    )  # nothing half-made

@@ -106,6 +106,7 @@ class RayRunner:
         dataset: the loaded dataset, put once in the object store for every worker.
         address: a Ray cluster to join (None: local Ray in this process).
         trial_timeout: seconds an assignment may take before its worker is replaced.
+        gpus_per_trial: GPUs (or a fraction) each worker actor reserves; 0 trains on CPUs.
     """
 
     def __init__(
@@ -116,16 +117,28 @@ class RayRunner:
         dataset: Any = None,
         address: str | None = None,
         trial_timeout: float | None = None,
+        gpus_per_trial: float = 0.0,
     ) -> None:
         self.started_ray = start_ray(n_workers, address)  # first: it sets what Ray reads on import
         import ray
+
+        if gpus_per_trial:
+            have = ray.cluster_resources().get("GPU", 0.0)
+            if have < gpus_per_trial:
+                if self.started_ray:
+                    ray.shutdown()
+                raise ValueError(
+                    f"gpus_per_trial={gpus_per_trial:g} but the Ray cluster has {have:g} GPU(s); "
+                    "leave it at 0 to train on CPUs"
+                )
 
         self._ray = ray
         self.n_workers = n_workers
         self.trial_timeout = trial_timeout
         self._spec = spec
         self._dataset = ray.put(dataset) if dataset is not None else None
-        self._actor_cls = ray.remote(num_cpus=1, max_restarts=0)(_Worker)
+        # A worker holds its share of a GPU for its whole life (PyTorch trainers use it).
+        self._actor_cls = ray.remote(num_cpus=1, num_gpus=gpus_per_trial, max_restarts=0)(_Worker)
         self._generation = 0
         self.workers = [self._new_worker(i) for i in range(n_workers)]
         self._free = list(range(n_workers))
