@@ -1,15 +1,16 @@
-"""A small Python client of the service (``hpo serve``), with a function-style loop.
+"""A small Python client of the service (``hpo serve``), with a function-style loop::
 
->>> import hpo.client                                         # doctest: +SKIP
->>> study = hpo.client.connect("http://127.0.0.1:8000").study("mlp")
->>> for trial in study.trials():                 # until the study is finished
-...     model = build(trial.config, seed=trial.seed)
-...     if trial.resume:                         # a paused trial, promoted
-...         model.load(trial.restore())
-...     for epoch in trial.epochs():             # from_epoch + 1 … until_epoch
-...         if trial.report(epoch, train_one_epoch(model)) != "continue":
-...             break
-...     trial.checkpoint(model.state())          # kept when the trial paused
+    import hpo.client
+
+    study = hpo.client.connect("http://127.0.0.1:8000").study("mlp")
+    for trial in study.trials():                 # until the study is finished
+        model = build(trial.config, seed=trial.seed)
+        if trial.resume:                         # a paused trial, promoted
+            model.load(trial.restore())
+        for epoch in trial.epochs():             # from_epoch + 1 … until_epoch
+            if trial.report(epoch, train_one_epoch(model)) != "continue":
+                break
+        trial.checkpoint(model.state())          # kept when the trial paused
 
 Every call retries with backoff when the server cannot be reached (a restart, a
 dropped connection) for up to ``retry_for`` seconds; the API is idempotent where a retry
