@@ -11,6 +11,12 @@ and ``seconds`` (what ``hpo simulate`` and ``bench/search_quality.py`` replay).
 
     python bench/record_curves.py              # everything (about 10 minutes on 2 cores)
     python bench/record_curves.py --quick      # the first 40 configurations, 20 epochs
+
+Any other space and dataset too: a grid is enumerated, a continuous space sampled
+(``--n`` configurations, seed 0). The harder table of the search-quality benchmark:
+
+    python bench/record_curves.py --space search_spaces/deep_mlp.yaml --dataset synthetic10 \
+        --n 1000 --epochs 81 --out results/benchmarks/deep_mlp_synthetic10_curves.parquet
 """
 
 from __future__ import annotations
@@ -31,18 +37,29 @@ SPACE = ROOT / "search_spaces" / "report_grid.yaml"
 OUT = ROOT / "results" / "benchmarks" / "report_grid_curves.parquet"
 
 
-def configs() -> list[dict]:
+def configs(space_file: Path = SPACE, n: int | None = None) -> list[dict]:
+    """The grid of a grid space, or ``n`` configurations sampled (seed 0) from any other."""
     from hpo.space import SearchSpace, read_yaml
 
-    return list(SearchSpace.from_dict(read_yaml(str(SPACE))["space"]).grid())
+    doc = read_yaml(str(space_file))
+    space = SearchSpace.from_dict(doc["space"], doc.get("fixed"))
+    if space.is_grid and n is None:
+        return list(space.grid())
+    rng = np.random.default_rng(0)
+    return [space.sample(rng) for _ in range(n or 1000)]
 
 
-def _train(job: tuple[int, dict, int]) -> tuple[int, list[tuple[float, float, float]]]:
+_DATASETS: dict[str, object] = {}
+
+
+def _train(job: tuple[int, dict, int, str]) -> tuple[int, list[tuple[float, float, float]]]:
     from trainers.data import load_dataset
     from trainers.mlp import MLPTrainer
 
-    config_id, config, epochs = job
-    trainer = MLPTrainer(load_dataset("digits"), dtype="float32")
+    config_id, config, epochs, dataset = job
+    if dataset not in _DATASETS:  # once per worker process
+        _DATASETS[dataset] = load_dataset(dataset)
+    trainer = MLPTrainer(_DATASETS[dataset], dtype="float32")
     trainer.setup(config, config_id)
     rows = []
     for _ in range(epochs):
@@ -60,11 +77,18 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None, help="only the first N configurations")
     parser.add_argument("--progress", type=Path, default=None, help="progress database")
     parser.add_argument("--out", type=Path, default=None, help="the table (parquet)")
+    parser.add_argument("--space", type=Path, default=SPACE, help="[default: the report's grid]")
+    parser.add_argument("--dataset", default="digits")
+    parser.add_argument("--n", type=int, default=None, help="configurations of a sampled space")
     args = parser.parse_args()
     epochs = args.epochs or (20 if args.quick else 100)
-    grid = configs()[: args.limit or (40 if args.quick else None)]
+    grid = configs(args.space, args.n)[: args.limit or (40 if args.quick else None)]
+    default_space = args.space == SPACE and args.dataset == "digits"
+    stem = (
+        "curves-progress" if default_space else f"curves-progress-{args.space.stem}-{args.dataset}"
+    )
     progress = args.progress or (
-        ROOT / "results" / ("curves-progress-quick.db" if args.quick else "curves-progress.db")
+        ROOT / "results" / (f"{stem}-quick.db" if args.quick else f"{stem}.db")
     )
     progress.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(progress)
@@ -72,7 +96,7 @@ def main() -> None:
         "CREATE TABLE IF NOT EXISTS curves (config_id INTEGER PRIMARY KEY, epochs INTEGER, rows TEXT)"
     )
     done = {r[0] for r in conn.execute("SELECT config_id FROM curves WHERE epochs = ?", (epochs,))}
-    jobs = [(i, c, epochs) for i, c in enumerate(grid) if i not in done]
+    jobs = [(i, c, epochs, args.dataset) for i, c in enumerate(grid) if i not in done]
     print(f"{len(done)} of {len(grid)} configurations recorded; {len(jobs)} to go", flush=True)
     start = time.perf_counter()
     with multiprocessing.get_context("spawn").Pool(args.workers) as pool:

@@ -721,7 +721,7 @@ def compare(space_file: str, seeds: int, methods: str, name: str | None, html_fi
 @click.option("--scheduler", type=click.Choice(SCHEDULERS), default="hyperband", show_default=True)
 @click.option(
     "--sampler",
-    type=click.Choice(["random", "tpe"]),
+    type=click.Choice(["random", "tpe", "gp"]),
     default="random",
     show_default=True,
     help="How new configurations are drawn from the table's rows.",
@@ -730,7 +730,7 @@ def compare(space_file: str, seeds: int, methods: str, name: str | None, html_fi
     "--max-epochs",
     type=click.IntRange(min=1),
     default=None,
-    help="[default: the table's longest curve]",
+    help="R; the plan may not go beyond it. [default: the table's longest curve]",
 )
 @click.option("--min-epochs", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--eta", type=click.IntRange(min=2), default=3, show_default=True)
@@ -743,7 +743,12 @@ def compare(space_file: str, seeds: int, methods: str, name: str | None, html_fi
     show_default=True,
     help="Repeat the brackets (hyperband, sh).",
 )
-@click.option("--workers", type=click.IntRange(min=1), default=4, show_default=True)
+@click.option(
+    "--workers",
+    default="4",
+    show_default=True,
+    help="Simulated workers; several (1,16,64) with --methods.",
+)
 @click.option(
     "--resume-seconds",
     type=click.FloatRange(min=0),
@@ -754,13 +759,92 @@ def compare(space_file: str, seeds: int, methods: str, name: str | None, html_fi
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--metric", default="val_accuracy", show_default=True)
 @click.option("--mode", type=click.Choice(["max", "min"]), default="max", show_default=True)
-def simulate(table: str, workers: int, seed: int, metric: str, mode: str, **options: Any) -> None:
-    """Replay a recorded table of learning curves on a virtual clock with W simulated workers."""
-    from hpo.runners._simulator import simulate_table
+@click.option("--replace", is_flag=True, help="Draw the table's rows with replacement.")
+@click.option("--params", help="Hyperparameter columns, when not named config.<name> (a,b,c).")
+@click.option("--resource", "resource_column", default="epoch", show_default=True,
+              help="The column of epochs (or of another resource, such as a training size).")  # fmt: skip
+@click.option("--space", "space_file", type=click.Path(dir_okay=False),
+              help="The space the table was recorded from (log scales for model-based samplers).")  # fmt: skip
+@click.option("--methods", help="Compare methods (e.g. random,hyperband/tpe,asha/random,optuna-tpe-hyperband): "
+              "median anytime curves over --seeds.")  # fmt: skip
+@click.option("--seeds", type=click.IntRange(min=1), default=5, show_default=True,
+              help="Seeds per method, with --methods.")  # fmt: skip
+@click.option(
+    "--json", "json_file", type=click.Path(dir_okay=False), help="With --methods: the figures."
+)
+@click.option(
+    "--html", "html_file", type=click.Path(dir_okay=False), help="With --methods: the curves."
+)
+def simulate(table: str, workers: str, seed: int, metric: str, mode: str, replace: bool,
+             params: str | None, resource_column: str, space_file: str | None, methods: str | None,
+             seeds: int, json_file: str | None, html_file: str | None, **options: Any) -> None:  # fmt: skip
+    """Replay a table of learning curves (CSV or Parquet) on a virtual clock: one scheduler,
+    or several methods side by side (--methods) with their median anytime curves."""
+    from hpo.runners._simulator import Curves, simulate_table
 
-    result = simulate_table(table, workers=workers, seed=seed, metric=metric, mode=mode, **options)
-    for line in result.lines():
+    try:
+        worker_counts = [int(w) for w in workers.split(",")]
+        if min(worker_counts) < 1:
+            raise ValueError
+    except ValueError:
+        raise UsageError(
+            f"--workers {workers!r}: expected positive integers such as 4 or 1,16,64"
+        ) from None
+    space = None
+    if space_file:
+        space = SearchSettings.from_file(space_file).build_space()
+    try:
+        curves = Curves.read(
+            table, params=params.split(",") if params else None, resource=resource_column
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if methods is None:
+        if len(worker_counts) > 1:
+            raise UsageError("several --workers need --methods (a comparison)")
+        try:
+            result = simulate_table(curves, workers=worker_counts[0], seed=seed, metric=metric, mode=mode,
+                                    replace=replace, space=space, **options)  # fmt: skip
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        for line in result.lines():
+            click.echo(line)
+        return
+    _compare_on_table(curves, methods, seeds, worker_counts, metric, mode, replace, space,
+                      options, table, json_file, html_file)  # fmt: skip
+
+
+def _compare_on_table(curves: Any, methods: str, seeds: int, workers: list[int], metric: str, mode: str,
+                      replace: bool, space: Any, options: dict[str, Any], table: str,
+                      json_file: str | None, html_file: str | None) -> None:  # fmt: skip
+    from hpo import quality
+
+    chosen = [m.strip() for m in methods.split(",") if m.strip()]
+    unknown = [m for m in chosen if m not in quality.known_methods()]
+    if unknown:
+        raise UsageError(
+            f"--methods {unknown[0]!r} is unknown; expected some of {', '.join(quality.known_methods())}"
+        )
+    try:
+        bench = quality.Benchmark(curves, metric=metric, mode=mode, max_epochs=options.get("max_epochs"),
+                                  eta=options["eta"], budget=options.get("budget"), replace=replace,
+                                  resume_seconds=options["resume_seconds"], space=space,
+                                  name=Path(table).stem)  # fmt: skip
+        traces = [bench.run(m, s, w) for m in chosen for s in range(seeds) for w in workers]
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    summary = quality.summarise(traces, bench.total, workers, mode)
+    for line in quality.lines(summary, bench.total, workers):
         click.echo(line)
+    if json_file:
+        out = {"table": table, "metric": metric, "mode": mode, "budget": bench.total, "seeds": seeds,
+               "workers": workers, "cases": summary["cases"]}  # fmt: skip
+        Path(json_file).write_text(json.dumps(out, indent=2))
+        click.echo(f"wrote {json_file}")
+    if html_file:
+        quality.write_html(summary, bench.total, workers, html_file, metric=metric,
+                           title=f"{Path(table).stem}: median best {metric} over {seeds} seeds")  # fmt: skip
+        click.echo(f"wrote {html_file}")
 
 
 @cli.command()

@@ -171,14 +171,18 @@ class TPESampler:
 
 
 def make_sampler(name: str, space: SearchSpace, seed: int) -> Sampler:
-    """``random``, ``grid`` (file order) or ``tpe``."""
+    """``random``, ``grid`` (file order), ``tpe`` or ``gp`` (:class:`hpo._gp.GPSampler`)."""
     if name == "random":
         return RandomSampler(space, seed)
     if name == "grid":
         return GridSampler(space)
     if name == "tpe":
         return TPESampler(space, seed)
-    raise ValueError(f"sampler={name!r} is unknown; expected 'random', 'grid' or 'tpe'")
+    if name == "gp":
+        from hpo._gp import GPSampler
+
+        return GPSampler(space, seed)
+    raise ValueError(f"sampler={name!r} is unknown; expected 'random', 'grid', 'tpe' or 'gp'")
 
 
 def iterate(sampler: Sampler) -> Iterator[dict[str, Any]]:

@@ -13,13 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from hpo.budgets import hyperband_brackets
-from hpo.samplers import GridSampler, RandomSampler, TPESampler
+from hpo.samplers import GridSampler, RandomSampler, make_sampler
 from hpo.schedulers import (
     ASHA,
+    PASHA,
     CurveExtrapolation,
     GridSearch,
     HyperBand,
     MedianStopping,
+    OneEpochTopK,
     Patience,
     RandomSearch,
     Scheduler,
@@ -28,8 +30,8 @@ from hpo.schedulers import (
 from hpo.space import SearchSpace, SpaceError, read_yaml
 from hpo.trainer_spec import SettingsError, TrainerSpec
 
-SCHEDULERS = ("sh", "hyperband", "asha", "random", "grid")
-SAMPLERS = ("random", "tpe", "grid")
+SCHEDULERS = ("sh", "hyperband", "asha", "pasha", "topk", "random", "grid")
+SAMPLERS = ("random", "tpe", "gp", "grid")
 EXECUTORS = ("ray", "serial")
 RULES = {"median": MedianStopping, "patience": Patience, "extrapolation": CurveExtrapolation}
 
@@ -254,8 +256,8 @@ class SearchSettings:
             pass
         elif sampler_name == "grid":
             sampler = GridSampler(space)
-        elif sampler_name == "tpe":
-            sampler = TPESampler(space, self.seed)
+        elif sampler_name in ("tpe", "gp"):
+            sampler = make_sampler(sampler_name, space, self.seed)
         else:
             sampler = RandomSampler(space, self.seed)
         try:
@@ -266,9 +268,15 @@ class SearchSettings:
         if size is not None:
             needed = sum(b.n_trials for b in scheduler.planned_brackets())
             if needed > size:
+                if isinstance(sampler, GridSampler):
+                    raise SettingsError(
+                        f"the grid has {size} configurations but the {self.scheduler} plan starts "
+                        f"{needed} trials; lower max_epochs or n_configs, raise eta, or use sampler random"
+                    )
                 raise SettingsError(
-                    f"the grid has {size} configurations but the {self.scheduler} plan starts "
-                    f"{needed} trials; lower max_epochs or n_configs, raise eta, or use sampler random"
+                    f"the table has {size} configurations, each run once, but the {self.scheduler} "
+                    f"plan starts {needed} trials; sample its rows with replacement (--replace), or "
+                    "lower n_configs or iterations"
                 )
         return scheduler
 
@@ -306,14 +314,26 @@ class SearchSettings:
                 iterations=self.iterations,
                 **common,
             )
-        if self.scheduler == "asha":
+        if self.scheduler in ("asha", "pasha"):
             n = self.n_configs
             if n is None and self.budget is None:  # as many trials as HyperBand would start
                 n = sum(b.n_trials for b in hyperband_brackets(R, eta, r))
+            if self.scheduler == "pasha":
+                return PASHA(
+                    sampler, R, eta=eta, min_epochs=r, n_configs=n, budget=self.budget, **common
+                )
             return ASHA(
                 sampler, R, eta=eta, min_epochs=r, n_configs=n, budget=self.budget,
                 stop_only=self.stop_only, **common,
             )  # fmt: skip
+        if self.scheduler == "topk":
+            # Egele et al.: screen n configurations for r epochs, train the best k to R; by
+            # default as many as HyperBand starts, with HyperBand's budget.
+            brackets = hyperband_brackets(R, eta, r)
+            n = self.n_configs or sum(b.n_trials for b in brackets)
+            budget = self.budget or sum(b.budget for b in brackets) * self.iterations
+            return OneEpochTopK(sampler, n, R, budget=budget, min_epochs=r,
+                                iterations=self.iterations, **common)  # fmt: skip
         if self.scheduler == "random":
             n = self.n_configs
             if n is None:  # the number HyperBand's budget buys at full training

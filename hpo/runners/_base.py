@@ -59,8 +59,15 @@ class TrialResult:
 
 
 def is_diverged(metrics: Mapping[str, float]) -> bool:
+    """A trainer said so, or a loss is NaN or infinite (a loss of inf is no better than NaN).
+
+    >>> is_diverged({"val_loss": float("inf")}), is_diverged({"val_loss": 0.3})
+    (True, False)
+    """
     return bool(metrics.get("diverged")) or any(
-        isinstance(v, float) and math.isnan(v) for k, v in metrics.items() if k.endswith("loss")
+        isinstance(v, float) and not math.isfinite(v)
+        for k, v in metrics.items()
+        if k.endswith("loss")
     )
 
 

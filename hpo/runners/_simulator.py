@@ -1,8 +1,14 @@
 """The simulator runner: replays recorded learning curves on a virtual clock.
 
-A recorded table has one row per (configuration, epoch): a ``config_id``, the
-hyperparameters as ``config.<name>`` columns (what ``hpo export`` writes), ``epoch``,
-the metrics, and ``seconds`` (how long that epoch took). The simulator drives the same
+A recorded table (CSV or Parquet) has one row per (configuration, epoch):
+
+* the hyperparameters, as ``config.<name>`` columns (what ``hpo export`` writes) or as
+  the columns named by ``params``;
+* ``epoch`` (1, 2, …), or another resource column (``resource=``; e.g. a training-set
+  size, for curves over samples);
+* the metrics (every other numeric column);
+* optionally ``seconds`` (what that epoch took; 1 when absent) and ``config_id`` (one per
+  distinct configuration when absent). The simulator drives the same
 schedulers through the same tuner loop as real runs, with ``W`` simulated workers: an
 assignment takes the recorded seconds of its epochs (plus ``resume_seconds`` when a
 paused trial is restored on a worker that does not hold it), and the next result is
@@ -27,20 +33,59 @@ import pandas as pd
 
 from hpo.runners._base import Checkpoint, EpochResult, TrialResult
 from hpo.space import SearchSpace
+from hpo.tuner import NullRecorder
 from hpo.types import Suggestion
 
 
 class Curves:
-    """A recorded table as arrays: ``values[metric][config_id, epoch-1]`` and ``seconds``."""
+    """A recorded table as arrays: ``values[metric][config_id, epoch-1]`` and ``seconds``.
 
-    def __init__(self, frame: pd.DataFrame, metrics: Iterable[str] | None = None) -> None:
-        required = {"config_id", "epoch", "seconds"}
-        missing = required - set(frame.columns)
-        if missing:
-            raise ValueError(f"recorded table lacks columns {', '.join(sorted(missing))}")
+    Args:
+        frame: the table (see the module's docstring for its columns).
+        metrics: the metric columns to keep (default: every numeric one).
+        params: hyperparameter columns, when they are not named ``config.<name>``.
+        resource: the column of epochs (or of another resource, numbered by its distinct
+            values in order: 1 for the smallest).
+    """
+
+    def __init__(
+        self,
+        frame: pd.DataFrame,
+        metrics: Iterable[str] | None = None,
+        *,
+        params: Iterable[str] | None = None,
+        resource: str = "epoch",
+    ) -> None:
+        frame = frame.copy()
+        if params is not None:
+            params = list(params)
+            absent = [p for p in params if p not in frame.columns]
+            if absent:
+                raise ValueError(f"recorded table has no column {absent[0]!r} (a hyperparameter)")
+            frame = frame.rename(columns={p: f"config.{p}" for p in params})
         param_cols = [c for c in frame.columns if c.startswith("config.")]
         if not param_cols:
-            raise ValueError("recorded table has no config.<name> columns (the hyperparameters)")
+            raise ValueError(
+                "recorded table has no config.<name> columns (the hyperparameters); name them "
+                "so, or give them as params"
+            )
+        if resource not in frame.columns:
+            raise ValueError(f"recorded table has no {resource!r} column (the epochs or resource)")
+        self.resource_values: np.ndarray | None = None
+        if resource != "epoch" or not pd.api.types.is_integer_dtype(frame[resource]):
+            # A resource other than epochs: numbered 1, 2, … in increasing order.
+            self.resource_values = np.sort(frame[resource].unique())
+            frame["epoch"] = np.searchsorted(self.resource_values, frame[resource].to_numpy()) + 1
+        if "seconds" not in frame.columns:
+            frame["seconds"] = 1.0  # no timings: every epoch costs one simulated second
+        if "config_id" not in frame.columns:
+            keys = frame[param_cols].astype(str).agg("\x1f".join, axis=1)
+            frame["config_id"] = pd.factorize(keys)[0]
+        if frame.duplicated(["config_id", "epoch"]).any():
+            raise ValueError(
+                "recorded table has several rows for one configuration and epoch; keep one "
+                "(or average seeds) first"
+            )
         ids = np.sort(frame["config_id"].unique())
         self.n_configs = len(ids)
         index = {int(c): i for i, c in enumerate(ids)}
@@ -48,8 +93,9 @@ class Curves:
         rows = frame["config_id"].map(index).to_numpy()
         cols = frame["epoch"].to_numpy().astype(int) - 1
         numeric = [
-            c for c in frame.columns if c not in param_cols and c not in ("config_id", "epoch")
-        ]
+            c for c in frame.columns
+            if c not in param_cols and c not in ("config_id", "epoch", resource)
+        ]  # fmt: skip
         numeric = [c for c in numeric if pd.api.types.is_numeric_dtype(frame[c])]
         wanted = list(metrics) if metrics is not None else numeric
         self.values: dict[str, np.ndarray] = {}
@@ -73,7 +119,14 @@ class Curves:
         self.metric_names = [m for m in self.values if m != "seconds"]
 
     @classmethod
-    def read(cls, path: str | Path, metrics: Iterable[str] | None = None) -> Curves:
+    def read(
+        cls,
+        path: str | Path,
+        metrics: Iterable[str] | None = None,
+        *,
+        params: Iterable[str] | None = None,
+        resource: str = "epoch",
+    ) -> Curves:
         path = Path(path)
         if not path.is_file():
             raise ValueError(f"recorded table {str(path)!r} does not exist")
@@ -85,18 +138,37 @@ class Curves:
             raise ValueError(f"recorded table {str(path)!r} could not be read: {exc}") from None
         if "config_id" not in frame.columns and "trial_id" in frame.columns:
             frame = frame.rename(columns={"trial_id": "config_id"})  # an `hpo export` file
-        return cls(frame, metrics)
+        return cls(frame, metrics, params=params, resource=resource)
 
-    def space(self) -> SearchSpace:
-        """The table's configurations as a grid space (every value a categorical choice)."""
+    def space(self, numeric: bool = False, hint: SearchSpace | None = None) -> SearchSpace:
+        """The table's configurations as a space: every value a categorical choice, or, with
+        ``numeric``, numbers with many distinct values as ranges (what a model-based
+        sampler should see: 0.001 lies between 0.0005 and 0.002). A range is log-scaled
+        where ``hint`` (the space the table was recorded from) says so, or, without a
+        hint, when its values are positive and span more than a factor of 20."""
         choices: dict[str, list[Any]] = {n: [] for n in self.param_names}
         for config in self.configs:
             for n in self.param_names:
                 v = _listify(config[n])
                 if v not in choices[n]:
                     choices[n].append(v)
-        return SearchSpace.from_dict({n: {"values": v} for n, v in choices.items() if len(v) > 1},
-                                     {n: v[0] for n, v in choices.items() if len(v) == 1})  # fmt: skip
+        spec: dict[str, Any] = {}
+        for n, values in choices.items():
+            if len(values) < 2:
+                continue
+            given = hint.params.get(n) if hint is not None else None
+            numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+            if numeric and numbers and (len(values) >= 8 or hasattr(given, "low")):
+                low, high = min(values), max(values)
+                log = getattr(given, "log", None)
+                if log is None:
+                    log = low > 0 and high / low > 20
+                kind = "int" if all(isinstance(v, int) for v in values) else "float"
+                spec[n] = {"type": kind, "low": low, "high": high, "log": bool(log)}
+            else:
+                spec[n] = {"values": values}
+        fixed = {n: v[0] for n, v in choices.items() if len(v) == 1}
+        return SearchSpace.from_dict(spec, fixed)
 
     def nearest(
         self, config: dict[str, Any], exclude: set[int] | frozenset[int] = frozenset()
@@ -147,39 +219,54 @@ class TableSampler:
     """Proposes the recorded configurations of a table.
 
     ``random`` draws rows without replacement (a seeded permutation; None once all are
-    used). ``tpe`` lets Optuna's TPE propose in the table's space and takes the recorded
-    row nearest to the proposal that is not used yet (exact when the table is a full grid).
+    used), or with ``replace`` any row each time (a table is then a sample of its space,
+    as a search of the real space would be, and never runs out). ``tpe`` lets a
+    model-based sampler (ours: Optuna's TPE per epoch level; or ``gp``) propose in the
+    table's space, numbers as ranges, and takes the recorded row nearest to the proposal
+    (not used yet, unless ``replace``); exact when the table is a full grid.
     """
 
-    def __init__(self, curves: Curves, kind: str = "random", seed: int = 0) -> None:
-        if kind not in ("random", "tpe", "grid"):
+    def __init__(
+        self,
+        curves: Curves,
+        kind: str = "random",
+        seed: int = 0,
+        *,
+        replace: bool = False,
+        hint: SearchSpace | None = None,
+    ) -> None:
+        if kind not in ("random", "tpe", "grid", "gp"):
             raise ValueError(
-                f"sampler={kind!r} is unknown for a recorded table; expected random, tpe or grid"
+                f"sampler={kind!r} is unknown for a recorded table; expected random, tpe, gp or grid"
             )
-        self.curves, self.kind = curves, kind
-        self.size = curves.n_configs
+        if replace and kind == "grid":
+            raise ValueError(
+                "a grid runs each row once; sampling with replacement needs random or tpe"
+            )
+        self.curves, self.kind, self.replace = curves, kind, replace
+        self.size: int | None = None if replace else curves.n_configs
+        self._rng = np.random.default_rng(seed)
         self.used: set[int] = set()
-        self._order = (
-            np.arange(self.size)
-            if kind == "grid"
-            else np.random.default_rng(seed).permutation(self.size)
-        )
+        n = curves.n_configs
+        self._order = np.arange(n) if kind == "grid" else np.random.default_rng(seed).permutation(n)
         self._next = 0
         self._tpe = None
-        if kind == "tpe":
-            from hpo.samplers import TPESampler
+        if kind in ("tpe", "gp"):
+            from hpo.samplers import make_sampler
 
-            self._tpe = TPESampler(curves.space(), seed)
+            self._tpe = make_sampler(kind, curves.space(numeric=True, hint=hint), seed)
 
     def sample(self) -> dict[str, Any] | None:
-        if len(self.used) >= self.size:
+        if self.size is not None and len(self.used) >= self.size:
             return None
-        if self._tpe is None:
+        if self._tpe is not None:
+            index = self._nearest(self._tpe.sample())
+        elif self.replace:
+            index = int(self._rng.integers(self.curves.n_configs))
+        else:
             while int(self._order[self._next]) in self.used:
                 self._next += 1
             index = int(self._order[self._next])
-        else:
-            index = self._nearest(self._tpe.sample())
         self.used.add(index)
         return dict(self.curves.configs[index])
 
@@ -188,7 +275,7 @@ class TableSampler:
             self._tpe.observe(config, epochs, score)
 
     def _nearest(self, proposal: dict[str, Any]) -> int:
-        return self.curves.nearest(proposal, self.used)
+        return self.curves.nearest(proposal, frozenset() if self.replace else self.used)
 
 
 def _distance(a: Any, b: Any) -> float:
@@ -330,20 +417,24 @@ class SimulationResult:
     real_seconds: float
     n_workers: int
     metric: str
+    failures: dict[str, int] | None = None  # reason -> trials that failed with it
 
     def lines(self) -> list[str]:
         s = self.scheduler
+        unit = "samples" if getattr(s, "refits", False) else "epochs"
         out = [
             f"simulated {s.name} with {self.n_workers} workers: {len(s.trials)} trials, "
-            f"{s.epochs_spent} epochs, {self.simulated_seconds:.4g} s of simulated wall time "
+            f"{s.epochs_spent} {unit}, {self.simulated_seconds:.4g} s of simulated wall time "
             f"(workers {100 * self.busy_fraction:.1f}% busy), {self.real_seconds:.2f} s real"
         ]
         if s.best_trial is not None:
             best = s.trials[s.best_trial]
             out.append(
-                f"best {self.metric} {s.best_value:.4f}: trial {best.trial_id} after {best.epochs} epochs"
+                f"best {self.metric} {s.best_value:.4f}: trial {best.trial_id} after {best.epochs} {unit}"
             )
             out.append("  " + json.dumps({k: _listify(v) for k, v in best.config.items()}))
+        for reason, n in (self.failures or {}).items():  # never silent
+            out.append(f"FAILED: {n} trial(s): {reason}")
         return out
 
 
@@ -363,38 +454,100 @@ def simulate_table(
     metric: str = "val_accuracy",
     mode: str = "max",
     resume_seconds: float = 0.0,
+    replace: bool = False,
+    space: SearchSpace | None = None,
 ) -> SimulationResult:
-    """Run one scheduler over a recorded table; returns its scheduler and simulated time."""
-    from hpo.settings import SearchSettings
-    from hpo.tuner import NullRecorder, Tuner
+    """Run one scheduler over a recorded table; returns its scheduler and simulated time.
+
+    A plan that the table cannot carry (a rung beyond the table's curves) is refused
+    before anything runs; trials that fail anyway are counted in the result."""
+    from hpo.tuner import Tuner
 
     curves = table if isinstance(table, Curves) else Curves.read(table)
     if metric not in curves.values:
         raise ValueError(
             f"metric {metric!r} is not in the recorded table; it has {', '.join(curves.metric_names)}"
         )
-    space = curves.space()
     R = max_epochs or curves.max_epochs
     if curves.max_epochs < R:
         raise ValueError(
             f"max_epochs={R} is beyond the table's longest curve ({curves.max_epochs} epochs)"
         )
+    sched = build_table_scheduler(
+        curves, scheduler=scheduler, sampler=sampler, max_epochs=R, min_epochs=min_epochs, eta=eta,
+        budget=budget, n_configs=n_configs, iterations=iterations, seed=seed, metric=metric,
+        mode=mode, replace=replace, space=space,
+    )  # fmt: skip
+    runner = SimulatorRunner(curves, workers, resume_seconds)
+    recorder = _FailureRecorder()
+    start = time.perf_counter()
+    Tuner(sched, runner, recorder, metric=metric).run()
+    return SimulationResult(
+        sched, runner.now, runner.busy_fraction(), time.perf_counter() - start, workers, metric,
+        recorder.failures,
+    )  # fmt: skip
+
+
+def build_table_scheduler(
+    curves: Curves,
+    *,
+    scheduler: str = "hyperband",
+    sampler: str = "random",
+    max_epochs: int | None = None,
+    min_epochs: int = 1,
+    eta: int = 3,
+    budget: int | None = None,
+    n_configs: int | None = None,
+    iterations: int = 1,
+    seed: int = 0,
+    metric: str = "val_accuracy",
+    mode: str = "max",
+    replace: bool = False,
+    space: SearchSpace | None = None,
+    stopping: list[dict[str, Any]] | None = None,
+) -> Any:
+    """A scheduler of the usual settings whose sampler draws the table's rows; refuses a
+    plan whose rungs go beyond the table's curves."""
+    from hpo.settings import SearchSettings, SettingsError
+
+    R = max_epochs or curves.max_epochs
+    table_space = curves.space()
     settings = SearchSettings(
-        space={n: {"values": [_listify(v) for v in p.values]} for n, p in space.params.items()},  # type: ignore[union-attr]
-        fixed={n: _listify(v) for n, v in space.fixed.items()},
-        scheduler=scheduler, sampler=sampler, max_epochs=R, min_epochs=min_epochs, eta=eta,
-        budget=budget, n_configs=n_configs, iterations=iterations, seed=seed, metric=metric, mode=mode, executor="serial",
+        space={n: {"values": [_listify(v) for v in p.values]} for n, p in table_space.params.items()},  # type: ignore[union-attr]
+        fixed={n: _listify(v) for n, v in table_space.fixed.items()},
+        scheduler=scheduler, sampler="random" if sampler in ("tpe", "gp") else sampler,
+        max_epochs=R, min_epochs=min_epochs, eta=eta, budget=budget, n_configs=n_configs,
+        iterations=iterations, seed=seed, metric=metric, mode=mode, executor="serial",
+        stopping=list(stopping or []),
     )  # fmt: skip
     settings.validate()
-    sched = settings.build_scheduler(
-        TableSampler(curves, "grid" if scheduler == "grid" else sampler, seed)
-    )
-    runner = SimulatorRunner(curves, workers, resume_seconds)
-    start = time.perf_counter()
-    Tuner(sched, runner, NullRecorder(), metric=metric).run()
-    return SimulationResult(
-        sched, runner.now, runner.busy_fraction(), time.perf_counter() - start, workers, metric
-    )
+    kind = "grid" if scheduler == "grid" else sampler
+    sched = settings.build_scheduler(TableSampler(curves, kind, seed, replace=replace, hint=space))
+    deepest = max(r.epochs for b in sched.planned_brackets() for r in b.rungs)
+    if deepest > curves.max_epochs:  # the report's successive halving: its budget sets R
+        raise SettingsError(
+            f"the {scheduler} plan (budget {budget}) trains its last survivors to {deepest} "
+            f"epochs, but the table's curves end at {curves.max_epochs}; lower --budget or "
+            "raise --n-configs"
+        )
+    return sched
 
 
-__all__ = ["Curves", "SimulationResult", "SimulatorRunner", "simulate_table"]
+class _FailureRecorder(NullRecorder):
+    """Keeps no history, but counts failures by reason (a simulation must not hide them)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failures: dict[str, int] = {}
+
+    def on_failure(self, trial_id: int, reason: str) -> None:
+        self.failures[reason] = self.failures.get(reason, 0) + 1
+
+
+__all__ = [
+    "Curves",
+    "SimulationResult",
+    "SimulatorRunner",
+    "build_table_scheduler",
+    "simulate_table",
+]

@@ -8,15 +8,19 @@ from hpo.schedulers._asha import ASHA
 from hpo.schedulers._base import Scheduler, TrialRecord, TrialStatus, trial_seed
 from hpo.schedulers._baselines import GridSearch, RandomSearch
 from hpo.schedulers._hyperband import HyperBand
+from hpo.schedulers._pasha import PASHA
 from hpo.schedulers._stopping import CurveExtrapolation, MedianStopping, Patience, StoppingRule
 from hpo.schedulers._successive_halving import SuccessiveHalving
+from hpo.schedulers._topk import OneEpochTopK
 
 __all__ = [
     "ASHA",
+    "PASHA",
     "CurveExtrapolation",
     "GridSearch",
     "HyperBand",
     "MedianStopping",
+    "OneEpochTopK",
     "Patience",
     "RandomSearch",
     "Scheduler",

@@ -45,7 +45,10 @@ class ASHA(Scheduler):
         max_epochs: R. eta: η ≥ 2. min_epochs: r. Rungs are ``r, rη, …, R``.
         n_configs: start at most this many trials.
         budget: spend at most this many epochs (promotions included); give
-            ``n_configs``, ``budget`` or both.
+            ``n_configs``, ``budget`` or both. With a budget, ASHA is *budget-aware*: it
+            starts no more trials than the budget can carry up the rungs at ASHA's own
+            promotion rate (the plan's ``n``), so that new trials at the bottom rung do
+            not starve the top one.
         stop_only: the stop-only form instead of promotion.
         mode, seed, stopping: as for every scheduler.
     """
@@ -85,21 +88,26 @@ class ASHA(Scheduler):
         self._scores: list[list[tuple[float, int]]] = [[] for _ in range(n)]
         self._waiting: list[list[tuple[float, int]]] = [[] for _ in range(n)]  # heaps
         self._committed = 0  # epochs handed out in suggestions, including unfinished ones
+        # The trials a budget carries through the rungs (every 1/η promoted): beyond them, a
+        # new trial would take epochs that the promotions need.
+        self._carried = self._budget_trials() if budget is not None else 0
 
     def planned_brackets(self) -> tuple[Bracket, ...]:
         """The rung sizes ASHA reaches if every rung fills: ``n, n/η, …``."""
-        n = self.n_configs
-        if n is None:  # budget only: as many trials as the budget buys at full promotion
-            assert self.budget is not None
-            per_trial = sum(
-                (e if self.refits else e - p) / self.eta**i
-                for i, (p, e) in enumerate(
-                    zip((0, *self.rung_epochs), self.rung_epochs, strict=False)
-                )
-            )
-            n = max(1, int(self.budget / per_trial))
+        n = self.n_configs if self.budget is None else self._budget_trials()
         rungs = tuple(Rung(n // self.eta**i, e) for i, e in enumerate(self.rung_epochs))
         return (Bracket(len(rungs) - 1, rungs),)
+
+    def _budget_trials(self) -> int:
+        """The trials the budget carries up the rungs when every 1/η is promoted:
+        ``B / Σ_i (e_i − e_{i−1}) / η^i`` (at most ``n_configs``)."""
+        assert self.budget is not None
+        per_trial = sum(
+            (e if self.refits else e - p) / self.eta**i
+            for i, (p, e) in enumerate(zip((0, *self.rung_epochs), self.rung_epochs, strict=False))
+        )
+        n = max(1, int(self.budget / per_trial))
+        return n if self.n_configs is None else min(n, self.n_configs)
 
     def planned_budget(self) -> int:
         if self.budget is not None:
@@ -109,9 +117,13 @@ class ASHA(Scheduler):
     def _affordable(self, epochs: int) -> bool:
         return self.budget is None or self._committed + epochs <= self.budget
 
+    def _top_rung(self) -> int:
+        """The highest rung a trial may be promoted to (PASHA grows it; ASHA's is R's)."""
+        return len(self.rung_epochs) - 1
+
     def _promotable(self) -> tuple[int, int, int] | None:
         """(rung, trial id, rank) of the highest-rung paused trial that may be promoted."""
-        for rung in range(len(self.rung_epochs) - 2, -1, -1):
+        for rung in range(self._top_rung() - 1, -1, -1):
             waiting = self._waiting[rung]
             while waiting and self.trials[waiting[0][1]].status.is_over:
                 heapq.heappop(waiting)  # failed while paused: nothing to promote
@@ -130,6 +142,8 @@ class ASHA(Scheduler):
     def _may_start(self) -> bool:
         if self.n_configs is not None and len(self.trials) >= self.n_configs:
             return False
+        if self.budget is not None and len(self.trials) >= self._carried:
+            return False  # the rest of the budget is for promotions
         return not self._sampler_exhausted and self._affordable(self.rung_epochs[0])
 
     def _next(self) -> Suggestion | None:

@@ -1,0 +1,565 @@
+"""Search quality on a recorded table: methods side by side on a virtual clock.
+
+Any table of learning curves (see :mod:`hpo.runners._simulator` for its format) is
+replayed for every method, seed and number of simulated workers, with the same rules:
+
+* the same **epoch accounting**: an epoch is paid when it is trained; a promotion
+  resumes the paused trial (it is not retrained), at ``resume_seconds`` of extra
+  simulated time on a worker that does not hold it;
+* the same **budget** (epochs; ``budget`` defaults to one HyperBand iteration at R, η)
+  and the same **simulated clock** (each epoch takes its recorded seconds);
+* the same **configurations**: every method draws the table's rows, each once unless
+  ``replace``; model-based samplers see numbers as ranges (log where the values span
+  more than a factor of 20, or where ``space`` says so).
+
+A method is named ``scheduler/sampler`` (``hyperband/tpe``, ``asha/random``, …) or is one
+of ``random``, ``tpe``, ``gp`` (full budget per configuration), ``grid`` (table order),
+``optuna-tpe-hyperband``, ``optuna-random-sha`` (Optuna's samplers and pruners through
+ask/tell, W trials in flight on the same clock). Each run is a :class:`Trace`: every
+paid epoch's end time and value; :func:`summarise` reads the median anytime curves, the
+speedups to random search's final best, busy fractions and ranks off them.
+
+``hpo simulate TABLE --methods …`` and ``bench/search_quality.py`` are thin shells over
+this module.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hpo.budgets import hyperband_brackets, successive_halving_rounds
+from hpo.runners._simulator import Curves, SimulatorRunner, TableSampler, _listify
+from hpo.schedulers import (
+    ASHA,
+    PASHA,
+    HyperBand,
+    OneEpochTopK,
+    RandomSearch,
+    Scheduler,
+    SuccessiveHalving,
+)
+from hpo.space import SearchSpace
+from hpo.tuner import NullRecorder, Tuner
+
+OPTUNA = ("optuna-tpe-hyperband", "optuna-random-sha")
+SCHEDULED = ("sh", "sh-eta", "hyperband", "asha", "asha-stop", "pasha", "topk")
+FULL = ("random", "tpe", "gp", "grid")
+
+
+@dataclass
+class Trace:
+    """One run: every paid epoch's (virtual end time, value), in the order they ended.
+
+    ``values`` are in the metric's own units; ``mode`` says which way is better.
+    """
+
+    method: str
+    seed: int
+    workers: int
+    ended_at: np.ndarray
+    values: np.ndarray
+    busy_fraction: float
+    busy_while_starting: float
+    trials: int
+    mode: str = "max"
+    duplicates: int = 0
+    failures: int = 0
+
+    def _goodness(self) -> np.ndarray:
+        """Values as 'higher is better', NaN (diverged) as the worst."""
+        signed = self.values if self.mode == "max" else -self.values
+        return np.nan_to_num(signed, nan=-np.inf)
+
+    def best_by_epochs(self, budget: int) -> np.ndarray:
+        """Best so far after 1 … ``budget`` epochs (flat after the run's last epoch)."""
+        best = np.maximum.accumulate(self._goodness()[:budget])
+        if len(best) == 0:
+            best = np.array([-np.inf])
+        best = np.pad(best, (0, max(0, budget - len(best))), mode="edge")
+        return best if self.mode == "max" else -best
+
+    def best_at(self, times: np.ndarray) -> np.ndarray:
+        """Best so far at each of ``times`` (the worst value before the first epoch ends)."""
+        best = np.maximum.accumulate(self._goodness())
+        index = np.searchsorted(self.ended_at, times, side="right") - 1
+        out = np.where(index >= 0, best[np.maximum(index, 0)], -np.inf)
+        return out if self.mode == "max" else -out
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in self.__dict__.items()
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Trace:
+        data = dict(data)
+        data["ended_at"], data["values"] = (
+            np.asarray(data["ended_at"]),
+            np.asarray(data["values"], float),
+        )
+        return cls(**data)
+
+
+@dataclass
+class Benchmark:
+    """The rules every method of one comparison on one table follows.
+
+    Args:
+        curves: the recorded table.
+        metric, mode: the objective and which way is better.
+        max_epochs: R (default: the table's longest curve). eta: η.
+        budget: epochs every method may spend (default: one HyperBand iteration).
+        resume_seconds: what resuming a paused trial costs on a worker that lacks it.
+        replace: draw the table's rows with replacement.
+        space: the space the table was recorded from (log scales for samplers).
+    """
+
+    curves: Curves
+    metric: str = "val_accuracy"
+    mode: str = "max"
+    max_epochs: int | None = None
+    eta: int = 3
+    budget: int | None = None
+    resume_seconds: float = 0.0
+    replace: bool = False
+    space: SearchSpace | None = None
+    name: str = "table"
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.metric not in self.curves.values:
+            raise ValueError(
+                f"metric {self.metric!r} is not in the table; it has {', '.join(self.curves.metric_names)}"
+            )
+        self.R = self.max_epochs or self.curves.max_epochs
+        if self.curves.max_epochs < self.R:
+            raise ValueError(
+                f"max_epochs={self.R} is beyond the table's curves ({self.curves.max_epochs})"
+            )
+        self.hyperband_budget = sum(b.budget for b in hyperband_brackets(self.R, self.eta))
+        self.total = self.budget or self.hyperband_budget
+
+    # -- our methods ---------------------------------------------------------------------------
+
+    def scheduler(self, method: str, seed: int) -> Scheduler:
+        """One of our methods over the table, spending at most the budget."""
+        kind, _, sampler_kind = method.partition("/")
+        R, eta, total = self.R, self.eta, self.total
+        common = {"mode": self.mode, "seed": seed}
+        if kind in FULL:
+            sampler = self._sampler("grid" if kind == "grid" else kind, seed)
+            return RandomSearch(sampler, max(1, total // R), R, **common)
+        if kind not in SCHEDULED:
+            raise ValueError(
+                f"method {method!r} is unknown; expected one of {', '.join(known_methods())}"
+            )
+        sampler = self._sampler(sampler_kind or "random", seed)
+        if kind == "sh":  # the report's form: N, B, repeated while the budget lasts
+            n, b = report_sh_plan(R)
+            spent = successive_halving_rounds(n, b).budget
+            return SuccessiveHalving(
+                sampler, n, budget=b, iterations=max(1, total // spent), **common
+            )
+        if kind == "sh-eta":
+            s_max = len(hyperband_brackets(R, eta)) - 1
+            n = eta**s_max
+            one = SuccessiveHalving(sampler, n, max_epochs=R, eta=eta).planned_budget()
+            return SuccessiveHalving(
+                sampler, n, max_epochs=R, eta=eta, iterations=max(1, total // one), **common
+            )
+        if kind == "hyperband":
+            return HyperBand(
+                sampler, R, eta=eta, iterations=max(1, total // self.hyperband_budget), **common
+            )
+        if kind in ("asha", "asha-stop"):
+            return ASHA(sampler, R, eta=eta, budget=total, stop_only=kind == "asha-stop", **common)
+        if kind == "pasha":
+            return PASHA(sampler, R, eta=eta, budget=total, **common)
+        # topk (Egele et al.): screen as many configurations as HyperBand starts in the
+        # budget, keeping enough of it to train at least one of them to R.
+        iterations = max(1, total // self.hyperband_budget)
+        n = min(sum(b.n_trials for b in hyperband_brackets(R, eta)) * iterations, total - R + 1)
+        return OneEpochTopK(sampler, max(1, n), R, budget=total, **common)
+
+    def _sampler(self, kind: str, seed: int) -> TableSampler:
+        return TableSampler(self.curves, kind, seed, replace=self.replace, hint=self.space)
+
+    def run(self, method: str, seed: int, workers: int) -> Trace:
+        """One run of ``method``: ours through the real tuner loop and simulator runner,
+        Optuna's through ask/tell on the same clock."""
+        if method in OPTUNA:
+            return self._run_optuna(method, seed, workers)
+        scheduler = self.scheduler(method, seed)
+        runner = SimulatorRunner(self.curves, workers, resume_seconds=self.resume_seconds)
+        recorder = _TimeRecorder()
+        Tuner(scheduler, runner, recorder, metric=self.metric).run()
+        points = sorted(recorder.points, key=lambda p: p[0])  # stable: ties keep record order
+        return Trace(
+            method, seed, workers,
+            np.array([p[0] for p in points]), np.array([p[1] for p in points]),
+            runner.busy_fraction(), runner.busy_fraction_while_starting(), len(scheduler.trials),
+            self.mode, failures=sum(recorder.failures.values()),
+        )  # fmt: skip
+
+    # -- Optuna, on the same clock ---------------------------------------------------------------
+
+    def _run_optuna(self, method: str, seed: int, workers: int) -> Trace:
+        """Optuna's sampler and pruner over the table, W trials in flight on a virtual clock.
+
+        On a finite table Optuna proposes configurations it has already run. Unless
+        ``replace``, such a proposal is told as failed (so no sampler learns from it) and
+        the nearest row not run yet is run instead: the rule our table sampler follows.
+        """
+        import optuna
+        from optuna.distributions import CategoricalDistribution
+        from optuna.trial import TrialState
+
+        from hpo.samplers import _choice_key
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        table, R = self.curves, self.R
+        space = table.space()
+        dists = {n: CategoricalDistribution([_choice_key(_listify(v)) for v in p.values])  # type: ignore[union-attr]
+                 for n, p in space.params.items()}  # fmt: skip
+        if method == "optuna-tpe-hyperband":
+            sampler: Any = optuna.samplers.TPESampler(seed=seed)
+            pruner: Any = optuna.pruners.HyperbandPruner(1, R, self.eta)
+        else:
+            sampler = optuna.samplers.RandomSampler(seed=seed)
+            pruner = optuna.pruners.SuccessiveHalvingPruner(
+                min_resource=1, reduction_factor=self.eta
+            )
+        direction = "maximize" if self.mode == "max" else "minimize"
+        study = optuna.create_study(direction=direction, sampler=sampler, pruner=pruner)
+        values, seconds = table.values[self.metric], table.values["seconds"]
+        heap: list[tuple[float, int, float, Any, int, int]] = []
+        seen: set[int] = set()
+        duplicates = trials = order = 0
+        last_start = 0.0
+        intervals: list[tuple[float, float]] = []
+
+        def propose() -> tuple[Any, int]:
+            nonlocal duplicates
+            trial = study.ask(dists)
+            config = {**space.fixed, **{n: _decode(trial.params[n]) for n in dists}}
+            cid = table.nearest(config)  # exact on a full grid
+            if cid not in seen or self.replace:
+                duplicates += cid in seen
+                return trial, cid
+            duplicates += 1
+            study.tell(trial, state=TrialState.FAIL)  # not run, so not learned from
+            cid = table.nearest(config, seen)
+            study.enqueue_trial({n: _choice_key(_listify(table.configs[cid][n])) for n in dists})
+            return study.ask(dists), cid
+
+        def start(now: float) -> None:
+            nonlocal trials, order, last_start
+            if not self.replace and len(seen) >= table.n_configs:
+                return  # every row has run
+            trial, cid = propose()
+            last_start = now
+            seen.add(cid)
+            trials += 1
+            order += 1
+            heapq.heappush(heap, (now + seconds[cid, 0], order, now, trial, cid, 1))
+
+        for _ in range(workers):
+            start(0.0)
+        points: list[tuple[float, float]] = []
+        busy = 0.0
+        while heap and len(points) < self.total:
+            end, _, began, trial, cid, epoch = heapq.heappop(heap)
+            busy += end - began
+            intervals.append((began, end))
+            value = float(values[cid, epoch - 1])
+            points.append((end, value))
+            if not math.isfinite(value):
+                study.tell(trial, state=TrialState.FAIL)
+            else:
+                trial.report(value, epoch)
+                if epoch == R:
+                    study.tell(trial, value)
+                elif trial.should_prune():
+                    study.tell(trial, state=TrialState.PRUNED)
+                else:
+                    order += 1
+                    heapq.heappush(
+                        heap, (end + seconds[cid, epoch], order, end, trial, cid, epoch + 1)
+                    )
+                    continue
+            if len(points) + len(heap) < self.total:
+                start(end)
+        now = points[-1][0] if points else 0.0
+        busy += sum(now - began for _, _, began, *_ in heap)  # epochs cut short by the budget
+        intervals += [(began, math.inf) for _, _, began, *_ in heap]
+        span = np.array(intervals) if intervals else np.zeros((0, 2))
+        steady = np.clip(np.minimum(span[:, 1], last_start) - span[:, 0], 0, None).sum()
+        steady_share = steady / (workers * last_start) if last_start > 0 else math.nan
+        return Trace(
+            method, seed, workers,
+            np.array([p[0] for p in points]), np.array([p[1] for p in points]),
+            busy / (workers * now) if now > 0 else 0.0, steady_share, trials, self.mode, duplicates,
+        )  # fmt: skip
+
+
+def known_methods() -> list[str]:
+    samplers = ("random", "tpe", "gp")
+    return [*FULL, *(f"{k}/{s}" for k in SCHEDULED for s in samplers), *OPTUNA]
+
+
+def report_sh_plan(max_epochs: int) -> tuple[int, int]:
+    """(N, B) for the report's successive halving on curves of ``max_epochs`` epochs: the
+    largest power of two N whose survivors end at most at R, with the largest such B."""
+    best: tuple[int, int] | None = None
+    n = 2
+    while n <= max_epochs:
+        rounds = math.ceil(math.log2(n))
+        b = n * rounds
+        if successive_halving_rounds(n, b).rungs[-1].epochs <= max_epochs:
+            while successive_halving_rounds(n, b + 1).rungs[-1].epochs <= max_epochs:
+                b += 1
+            best = (n, b)
+        n *= 2
+    if best is None:
+        raise ValueError(
+            f"the report's successive halving needs curves of at least 2 epochs, not {max_epochs}"
+        )
+    return best
+
+
+class _TimeRecorder(NullRecorder):
+    """Keeps each recorded epoch's virtual end time and value, and the failures."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.points: list[tuple[float, float]] = []
+        self.failures: dict[str, int] = {}
+
+    def on_epoch(self, trial_id: int, epoch: int, metrics: dict, seconds: float, worker: str,
+                 value: float | None = None, ended_at: float | None = None) -> None:  # fmt: skip
+        self.points.append((float(ended_at or 0.0), math.nan if value is None else value))
+
+    def on_failure(self, trial_id: int, reason: str) -> None:
+        self.failures[reason] = self.failures.get(reason, 0) + 1
+
+
+def _decode(value: Any) -> Any:
+    import json
+
+    if isinstance(value, str) and value[:1] == "[":
+        return tuple(json.loads(value))
+    return value
+
+
+# -- reading the figures off the median curves -------------------------------------------------------
+
+
+def first_reach(
+    curve: np.ndarray, axis: np.ndarray, target: float, mode: str = "max"
+) -> float | None:
+    """Where ``curve`` (monotone towards better) first reaches ``target`` on ``axis``."""
+    hit = np.nonzero(curve >= target - 1e-12 if mode == "max" else curve <= target + 1e-12)[0]
+    return float(axis[hit[0]]) if len(hit) else None
+
+
+def compare_curves(a: np.ndarray, b: np.ndarray, start: int, mode: str = "max") -> dict[str, Any]:
+    """How curve ``a`` stands against ``b`` from index ``start`` on."""
+    diff = (a[start:] - b[start:]) * (1 if mode == "max" else -1)
+    return {
+        "at_least_as_good_everywhere": bool(np.all(diff >= -1e-12)),
+        "strictly_ahead_somewhere": bool(np.any(diff > 1e-12)),
+        "share_of_budgets_at_least_as_good": round(float(np.mean(diff >= -1e-12)), 4),
+        "worst_margin": round(float(diff.min()), 5),
+        "margin_at_full_budget": round(float(diff[-1]), 5),
+    }
+
+
+def rank_correlation(curves: Curves, metric: str, epochs: Iterable[int]) -> dict[str, float]:
+    """Spearman correlation over the table's configurations between the metric after e
+    epochs and after the last: how early a ranking is right (what early stopping can use)."""
+    from scipy.stats import spearmanr
+
+    values = curves.values[metric]
+    final = values[:, curves.max_epochs - 1]
+    ok = np.isfinite(final)
+    out = {}
+    for e in epochs:
+        if 1 <= e <= curves.max_epochs:
+            early = values[:, e - 1]
+            both = ok & np.isfinite(early)
+            out[str(e)] = round(float(spearmanr(early[both], final[both]).statistic), 4)
+    return out
+
+
+def summarise(
+    traces: Sequence[Trace],
+    budget: int,
+    workers: Sequence[int],
+    mode: str = "max",
+    points: int = 20,
+) -> dict[str, Any]:
+    """Median anytime curves per method (epochs with one worker, wall time per W), the
+    speedup to random search's final best, busy fractions, and each method's average rank
+    (over budgets from a tenth up; 1 is best)."""
+    by: dict[tuple[str, int], list[Trace]] = {}
+    for t in traces:
+        by.setdefault((t.method, t.workers), []).append(t)
+    methods = list(dict.fromkeys(t.method for t in traces))
+    axis_e = np.arange(1, budget + 1)
+    tenth = budget // 10 - 1
+    sample = np.linspace(budget / points, budget, points).round().astype(int) - 1
+    w0 = min(workers)
+    median_e = {m: np.median(np.stack([t.best_by_epochs(budget) for t in by[(m, w0)]]), axis=0)
+                for m in methods if (m, w0) in by}  # fmt: skip
+    cases: dict[str, Any] = {}
+    baseline = median_e.get("random")
+    target = float(baseline[-1]) if baseline is not None else None
+    base_reach = first_reach(baseline, axis_e, target, mode) if baseline is not None else None
+    for m, curve in median_e.items():
+        reach = first_reach(curve, axis_e, target, mode) if target is not None else None
+        runs = by[(m, w0)]
+        cases[m] = {
+            "median_best_at_full_budget": _r(curve[-1]),
+            "median_best_at_tenth_budget": _r(curve[tenth]),
+            "median_best_by_epochs": [_r(curve[i]) for i in sample],
+            "epochs_to_random_final": reach,
+            "speedup_vs_random_epochs": None
+            if reach is None or not base_reach
+            else round(base_reach / reach, 2),
+            "median_trials": statistics.median(t.trials for t in runs),
+            "failed_trials": int(sum(t.failures for t in runs)),
+        }
+        if any(t.duplicates for t in runs):
+            cases[m]["median_repeated_proposals"] = statistics.median(t.duplicates for t in runs)
+    ranks = _average_ranks(median_e, tenth, mode)
+    for m, r in ranks.items():
+        cases[m]["average_rank"] = r
+    wall_curves: dict[int, tuple[np.ndarray, dict[str, np.ndarray]]] = {}
+    for w in workers:
+        ref = "random" if ("random", w) in by else methods[0]
+        full = statistics.median(t.ended_at[-1] for t in by[(ref, w)] if len(t.ended_at))
+        axis = np.linspace(full / 2000, full, 2000)
+        medians = {m: np.median(np.stack([t.best_at(axis) for t in by[(m, w)]]), axis=0)
+                   for m in methods if (m, w) in by}  # fmt: skip
+        wall_curves[w] = (axis, medians)
+        base = medians.get("random")
+        base_t = first_reach(base, axis, float(base[-1]), mode) if base is not None else None
+        idx = np.linspace(2000 / points, 2000, points).round().astype(int) - 1
+        for m, curve in medians.items():
+            runs = by[(m, w)]
+            reach = first_reach(curve, axis, float(base[-1]), mode) if base is not None else None
+            cases.setdefault(m, {})[f"workers_{w}"] = {
+                "reference_wall_s": round(full, 3),
+                "median_wall_s": round(
+                    statistics.median(t.ended_at[-1] for t in runs if len(t.ended_at)), 3
+                ),
+                "busy_fraction": round(statistics.median(t.busy_fraction for t in runs), 4),
+                "busy_fraction_while_starting_trials": _nan_median(
+                    [t.busy_while_starting for t in runs]
+                ),
+                "median_best_by_wall": [_r(curve[i]) for i in idx],
+                "speedup_vs_random_wall": None
+                if reach is None or not base_t
+                else round(base_t / reach, 2),
+            }
+    return {"cases": cases, "_median_epochs": median_e, "_wall": wall_curves}
+
+
+def _average_ranks(median_e: dict[str, np.ndarray], start: int, mode: str) -> dict[str, float]:
+    """Average over budgets (from ``start``) of each method's rank among all (ties share)."""
+    from scipy.stats import rankdata
+
+    names = list(median_e)
+    if not names:
+        return {}
+    stack = np.stack([median_e[m][start:] for m in names])
+    if mode == "max":
+        stack = -stack
+    ranks = np.apply_along_axis(rankdata, 0, stack)
+    return {m: round(float(ranks[i].mean()), 3) for i, m in enumerate(names)}
+
+
+def _r(value: float) -> float | None:
+    return round(float(value), 5) if math.isfinite(value) else None
+
+
+def _nan_median(values: list[float]) -> float | None:
+    defined = [v for v in values if not math.isnan(v)]
+    return round(statistics.median(defined), 4) if defined else None
+
+
+def lines(summary: dict[str, Any], budget: int, workers: Sequence[int]) -> list[str]:
+    """A table for the terminal: median best at fractions of the budget, speedups, busy."""
+    fractions = (0.1, 0.25, 0.5, 1.0)
+    head = f"{'method':<24}" + "".join(f"{f'{int(100 * f)}%':>9}" for f in fractions)
+    head += f"{'speedup':>9}{'rank':>7}" + "".join(f"{f'busy W={w}':>11}" for w in workers)
+    out = [
+        f"median best so far at a share of the budget ({budget} epochs, 1 worker); speedup to random's final best",
+        head,
+    ]
+    for m, c in summary["cases"].items():
+        curve = summary["_median_epochs"].get(m)
+        if curve is None:
+            continue
+        cells = "".join(f"{curve[max(0, int(f * budget) - 1)]:>9.4f}" for f in fractions)
+        speed = c.get("speedup_vs_random_epochs")
+        cells += f"{(f'{speed:.2f}x' if speed else '-'):>9}{c.get('average_rank', 0):>7.2f}"
+        cells += "".join(
+            f"{100 * c.get(f'workers_{w}', {}).get('busy_fraction', 0):>10.0f}%" for w in workers
+        )
+        out.append(f"{m:<24}{cells}")
+        if c.get("failed_trials"):
+            out.append(f"  FAILED trials: {c['failed_trials']}")
+    return out
+
+
+def write_html(summary: dict[str, Any], budget: int, workers: Sequence[int], path: str | Path,
+               *, title: str, metric: str) -> Path:  # fmt: skip
+    """The median anytime curves: against epochs (1 worker) and wall time (each W)."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    titles = [f"best so far against epochs spent ({min(workers)} worker)"] + [
+        f"against simulated wall time in s, {w} worker{'s' * (w > 1)}" for w in workers
+    ]
+    cols = 2
+    rows = -(-len(titles) // cols)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles)
+    palette = ["#636efa", "#ef553b", "#00cc96", "#ab63fa", "#ffa15a", "#19d3f3", "#ff6692",
+               "#b6e880", "#ff97ff", "#fecb52", "#222222", "#8c564b", "#17becf", "#bcbd22"]  # fmt: skip
+    methods = list(summary["_median_epochs"])
+    colour = {m: palette[i % len(palette)] for i, m in enumerate(methods)}
+    step = max(1, budget // 1000)
+    for m, curve in summary["_median_epochs"].items():
+        dash = "dot" if m.split("/")[0] not in (*SCHEDULED, *FULL) else "solid"
+        fig.add_trace(go.Scatter(x=np.arange(1, budget + 1)[::step], y=curve[::step], name=m, legendgroup=m,
+                                 line={"color": colour[m], "dash": dash}), 1, 1)  # fmt: skip
+    for i, w in enumerate(workers, start=1):
+        axis, by_method = summary["_wall"][w]
+        for m, curve in by_method.items():
+            dash = "dot" if m.split("/")[0] not in (*SCHEDULED, *FULL) else "solid"
+            fig.add_trace(go.Scatter(x=axis, y=curve, name=m, legendgroup=m, showlegend=False,
+                                     line={"color": colour.get(m, "#999"), "dash": dash}),
+                          1 + i // cols, 1 + i % cols)  # fmt: skip
+    fig.update_xaxes(type="log")  # the early budgets are where methods differ
+    finals = [c[-1] for c in summary["_median_epochs"].values() if np.isfinite(c[-1])]
+    tenths = [
+        c[budget // 10] for c in summary["_median_epochs"].values() if np.isfinite(c[budget // 10])
+    ]
+    if finals and tenths:
+        low, high = min(tenths + finals), max(finals)
+        pad = (high - low) * 0.1 or 0.01
+        fig.update_yaxes(range=[low - pad, high + pad], title_text=f"median best {metric}")
+    fig.update_layout(height=380 * rows, title=title)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.write_html(path, include_plotlyjs="directory")
+    return path
