@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install demo test lint browser bench-quick clean
+.PHONY: install demo test lint browser bench-quick bench-anchors clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,5 +37,12 @@ test: lint browser
 bench-quick: $(STAMP)
 	for b in bench/*.py; do $(BIN)/python $$b --quick || exit 1; done
 
+# The anchors (Syne Tune, DEHB, SMAC) and the foreign tables, in their own environment.
+bench-anchors: .venv-bench/.installed
+.venv-bench/.installed: bench/anchors/requirements.txt
+	$(PYTHON) -m venv .venv-bench
+	.venv-bench/bin/pip install -q -r bench/anchors/requirements.txt 2> >(grep -v "is ignored: it is neither" >&2)
+	touch $@
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .venv-bench .pytest_cache .ruff_cache .hypothesis

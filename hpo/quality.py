@@ -382,6 +382,38 @@ def compare_curves(a: np.ndarray, b: np.ndarray, start: int, mode: str = "max") 
     }
 
 
+def against_rivals(summary: dict[str, Any], ours: str, rivals: Sequence[str], budget: int,
+                   mode: str = "max") -> dict[str, Any]:  # fmt: skip
+    """``ours`` against the best of ``rivals`` (the one with the best median curve from a
+    tenth of the budget on) and against their envelope (the best rival at each budget)."""
+    curves = summary["_median_epochs"]
+    tenth = budget // 10 - 1
+    sign = 1 if mode == "max" else -1
+    present = [r for r in rivals if r in curves]
+    if ours not in curves or not present:
+        return {}
+    best = max(present, key=lambda r: sign * float(np.mean(curves[r][tenth:])))
+    stack = np.stack([curves[r] for r in present])
+    envelope = stack.max(axis=0) if mode == "max" else stack.min(axis=0)
+    return {
+        "best_rival": best,
+        "vs_best_rival": compare_curves(curves[ours], curves[best], tenth, mode),
+        "vs_envelope_of_rivals": compare_curves(curves[ours], envelope, tenth, mode),
+    }
+
+
+def overall_ranks(cases_by_table: dict[str, dict[str, Any]]) -> dict[str, float]:
+    """Each method's average rank over the tables it ran on all of, best first."""
+    tables = list(cases_by_table.values())
+    methods = (
+        [m for m in tables[0] if all("average_rank" in t.get(m, {}) for t in tables)]
+        if tables
+        else []
+    )
+    means = {m: round(statistics.fmean(t[m]["average_rank"] for t in tables), 3) for m in methods}
+    return dict(sorted(means.items(), key=lambda kv: kv[1]))
+
+
 def rank_correlation(curves: Curves, metric: str, epochs: Iterable[int]) -> dict[str, float]:
     """Spearman correlation over the table's configurations between the metric after e
     epochs and after the last: how early a ranking is right (what early stopping can use)."""

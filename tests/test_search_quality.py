@@ -1,5 +1,7 @@
 """The search-quality regression check: a small version of ``bench/search_quality.py`` on the
-committed table of recorded learning curves (the report's grid on digits).
+committed table of recorded learning curves (the report's grid on digits), the goal check
+it applies, and the anchors' shared clock (``bench/anchors/run_anchor.py``) without the
+anchors themselves.
 
 Five seeds, one worker, one HyperBand iteration of budget (1,903 epochs). The schedulers
 must stay ahead of random search from a tenth of that budget on; a scheduler that keeps
@@ -11,111 +13,163 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from hpo.runners._simulator import SimulatorRunner
+from hpo import quality
+from hpo.runners._simulator import Curves, SimulatorRunner
 from hpo.tuner import Tuner
 from hpo.types import Mode
 from tests.conftest import ROOT
 
-sys.path.insert(0, str(ROOT / "bench"))
-import search_quality as sq
+sys.path.insert(0, str(ROOT / "bench" / "anchors"))
+import run_anchor
 
+TABLE = ROOT / "results" / "benchmarks" / "report_grid_curves.parquet"
 SEEDS = range(5)
 
 
 @pytest.fixture(scope="module")
-def budget() -> int:
-    sq._load(str(sq.TABLE))
-    return sq.hyperband_budget()
+def bench() -> quality.Benchmark:
+    return quality.Benchmark(Curves.read(str(TABLE)), max_epochs=100)
 
 
-def median_best(method: str, budget: int, mode: str = "max") -> np.ndarray:
-    """Median over seeds of the best validation accuracy after 1 … budget epochs."""
-    curves = []
-    for seed in SEEDS:
-        if mode == "max":
-            trace = sq.run_ours(method, seed, 1, budget, 0.0)
-            curves.append(trace.best_by_epochs(budget))
-            continue
-        scheduler = sq.make_scheduler(method, seed, budget)
-        scheduler.mode = Mode.parse(mode)  # sabotage: rank trials upside down
-        recorder = sq._TimeRecorder()
-        Tuner(scheduler, SimulatorRunner(sq.curves(), 1), recorder, metric=sq.METRIC).run()
-        values = np.array([v for _, v in recorder.points])
-        best = np.maximum.accumulate(np.nan_to_num(values[:budget]))
-        curves.append(np.pad(best, (0, budget - len(best)), mode="edge"))
-    return np.median(np.stack(curves), axis=0)
+def upside_down(bench: quality.Benchmark, method: str, seed: int) -> quality.Trace:
+    """``method`` with its ranking turned over: it keeps the worst trials."""
+    scheduler = bench.scheduler(method, seed)
+    scheduler.mode = Mode.parse("min")
+    recorder = quality._TimeRecorder()
+    Tuner(scheduler, SimulatorRunner(bench.curves, 1), recorder, metric=bench.metric).run()
+    points = sorted(recorder.points, key=lambda p: p[0])
+    return quality.Trace(f"{method}-upside-down", seed, 1, np.array([p[0] for p in points]),
+                         np.array([p[1] for p in points]), 1.0, 1.0, len(scheduler.trials))  # fmt: skip
 
 
-def test_the_committed_table_is_the_report_grid(budget) -> None:
-    table = sq.curves()
+@pytest.fixture(scope="module")
+def summary(bench) -> dict[str, Any]:
+    traces = [bench.run(m, s, 1) for m in ("random", "hyperband/random", "asha/random",
+                                           "hyperband/tpe") for s in SEEDS]  # fmt: skip
+    traces += [upside_down(bench, "hyperband/random", s) for s in SEEDS]
+    return quality.summarise(traces, bench.total, [1])
+
+
+def test_the_committed_table_is_the_report_grid(bench) -> None:
+    table = bench.curves
     assert (table.n_configs, table.max_epochs) == (2520, 100)
     assert set(table.param_names) == {
         "hidden_layer_sizes", "activation", "solver", "alpha", "learning_rate",
     }  # fmt: skip
-    assert sq.TABLE.stat().st_size < 20 * 2**20
+    assert TABLE.stat().st_size < 20 * 2**20
     assert np.isfinite(table.values["seconds"]).all() and (table.values["seconds"] > 0).all()
     assert 0.95 < np.nanmax(table.values["val_accuracy"][:, -1]) <= 1.0
+    assert bench.total == 1903  # one HyperBand iteration at R = 100, η = 3
 
 
 @pytest.mark.parametrize("method", ["hyperband/random", "asha/random", "hyperband/tpe"])
-def test_schedulers_stay_ahead_of_random_search_from_a_tenth_of_the_budget(budget, method) -> None:
-    tenth = budget // 10 - 1
-    random = median_best("random", budget)
-    ours = median_best(method, budget)
-    assert np.all(ours[tenth:] >= random[tenth:]), (
-        f"{method} fell behind random search at {int(np.argmin(ours[tenth:] - random[tenth:])) + tenth + 1} epochs"
-    )
-    assert ours[tenth] > random[tenth]
+def test_schedulers_stay_ahead_of_random_search_from_a_tenth_of_the_budget(
+    bench, summary, method
+) -> None:
+    check = quality.against_rivals(summary, method, ["random"], bench.total)
+    assert check["vs_best_rival"]["at_least_as_good_everywhere"], check
+    assert check["vs_best_rival"]["strictly_ahead_somewhere"], check
 
 
-def test_a_scheduler_that_keeps_the_worst_trials_fails_the_check(budget) -> None:
-    tenth = budget // 10 - 1
-    random = median_best("random", budget)
-    upside_down = median_best("hyperband/random", budget, mode="min")
-    assert not np.all(upside_down[tenth:] >= random[tenth:])
-    assert upside_down[-1] < random[-1]
+def test_a_scheduler_that_keeps_the_worst_trials_fails_the_check(bench, summary) -> None:
+    check = quality.against_rivals(summary, "hyperband/random-upside-down", ["random"], bench.total)
+    assert not check["vs_best_rival"]["at_least_as_good_everywhere"]
+    assert check["vs_best_rival"]["margin_at_full_budget"] < 0
+    ranks = quality.overall_ranks({"grid": summary["cases"]})
+    assert list(ranks)[-1] == "hyperband/random-upside-down"  # ranked last of all
+
+
+def test_the_envelope_of_rivals_is_the_best_rival_at_each_budget(bench, summary) -> None:
+    rivals = ["random", "asha/random", "hyperband/tpe"]
+    check = quality.against_rivals(summary, "hyperband/random", rivals, bench.total)
+    assert check["best_rival"] in rivals
+    envelope = check["vs_envelope_of_rivals"]
+    assert envelope["worst_margin"] <= check["vs_best_rival"]["worst_margin"]
 
 
 def test_the_quick_benchmark_writes_its_json_and_html(tmp_path) -> None:
     out = tmp_path / "sq.json"
-    subprocess.run(
+    done = subprocess.run(
         [sys.executable, "bench/search_quality.py", "--quick", "--seeds", "2", "--workers", "1,4",
-         "--methods", "random,asha/random,optuna-random-sha", "--processes", "1", "--out", str(out)],
-        cwd=ROOT, check=True, capture_output=True, text=True,
+         "--methods", "random,asha/random,optuna-random-sha", "--anchors", "none",
+         "--processes", "1", "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True,
     )  # fmt: skip
+    assert done.returncode == 0, done.stderr
     report = json.loads(out.read_text())
-    assert set(report["cases"]) == {"random", "asha/random", "optuna-random-sha"}
-    case = report["cases"]["asha/random"]
+    grid = report["tables"]["report_grid"]
+    assert set(grid["cases"]) == {"random", "asha/random", "optuna-random-sha"}
+    case = grid["cases"]["asha/random"]
     assert len(case["median_best_by_epochs"]) == 20 and case["speedup_vs_random_epochs"] > 0
     assert 0 < case["workers_4"]["busy_fraction"] <= 1
-    assert "asha/random vs optuna-random-sha" in report["goals"]["by_epochs_1_worker"]
-    assert report["table"]["configurations"] == 2520
-    assert out.with_suffix(".html").stat().st_size > 1000
-
-
-def test_recording_curves_resumes_where_it_stopped(tmp_path) -> None:
-    import sqlite3
-
-    import pandas as pd
-
-    def record() -> str:
-        return subprocess.run(
-            [sys.executable, "bench/record_curves.py", "--limit", "6", "--epochs", "3",
-             "--workers", "1", "--progress", str(tmp_path / "p.db"), "--out", str(tmp_path / "c.parquet")],
-            cwd=ROOT, check=True, capture_output=True, text=True,
-        ).stdout  # fmt: skip
-
-    assert "0 of 6 configurations recorded; 6 to go" in record()
-    first = pd.read_parquet(tmp_path / "c.parquet")
-    assert first["config_id"].nunique() == 6 and len(first) == 18
-    with sqlite3.connect(tmp_path / "p.db") as conn:  # as if killed before the last two
-        conn.execute("DELETE FROM curves WHERE config_id >= 4")
-    assert "4 of 6 configurations recorded; 2 to go" in record()
-    again = pd.read_parquet(tmp_path / "c.parquet")
-    pd.testing.assert_frame_equal(
-        first.drop(columns="seconds"), again.drop(columns="seconds"), check_like=True
+    assert (
+        grid["table"]["configurations"] == 2520 and "1" in grid["table"]["spearman_early_vs_final"]
     )
+    assert set(report["average_rank_over_tables"]) == set(grid["cases"])
+    assert report["goals"]["our_best_method"] in {"random", "asha/random"}
+    assert (tmp_path / grid["html"]).stat().st_size > 1000
+
+
+def test_an_unknown_table_or_anchor_is_one_clear_line() -> None:
+    for args, expected in ((["--tables", "nope"], "--tables 'nope' is unknown"),
+                           (["--anchors", "hyperopt"], "--anchors 'hyperopt' is unknown")):  # fmt: skip
+        done = subprocess.run([sys.executable, "bench/search_quality.py", *args], cwd=ROOT,
+                              capture_output=True, text=True)  # fmt: skip
+        assert done.returncode == 2 and expected in done.stderr and "Traceback" not in done.stderr
+
+
+# -- the anchors' clock, with a stand-in optimiser --------------------------------------------------
+
+
+class Scripted:
+    """Asks for a fixed list of (configuration, fidelity) jobs, as DEHB or SMAC would."""
+
+    def __init__(self, jobs: list[tuple[dict[str, Any], int]]) -> None:
+        self.jobs, self.told = list(jobs), []
+
+    def ask(self) -> tuple[Any, dict[str, Any], float]:
+        config, fidelity = self.jobs.pop(0) if self.jobs else ({"lr": 0.1, "width": 64}, 9)
+        return (config, fidelity), config, float(fidelity)
+
+    def tell(self, job: Any, value: float) -> None:
+        self.told.append((job, value))
+
+
+@pytest.fixture
+def small_table(tmp_path) -> run_anchor.Table:
+    lr, width = [0.001, 0.01, 0.1], [32, 64]
+    rows = [{"config_id": i * 2 + j, "config.lr": a, "config.width": b, "epoch": e,
+             "val_accuracy": 0.1 * e + a, "seconds": 1.0 + j}
+            for i, a in enumerate(lr) for j, b in enumerate(width) for e in range(1, 10)]  # fmt: skip
+    path = tmp_path / "t.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return run_anchor.Table(str(path), "val_accuracy", "max", 9)
+
+
+def test_anchor_proposals_map_to_the_nearest_recorded_row(small_table) -> None:
+    assert small_table.nearest({"lr": 0.01, "width": 64}) == 3  # few values: categories
+    assert small_table.nearest({"lr": "0.1", "width": "32"}) == 4  # as ConfigSpace returns them
+
+
+@pytest.mark.parametrize("resume", [False, True])
+def test_anchors_that_retrain_pay_every_epoch_again_unless_measured_as_resuming(
+    small_table, monkeypatch, resume
+) -> None:
+    same = {"lr": 0.01, "width": 32}  # row 2: 1 s per epoch
+    script = Scripted([(same, 1), (same, 3), (same, 9)])
+    monkeypatch.setattr(run_anchor, "_make_optimiser", lambda *a: script)
+    method = "dehb-resume" if resume else "dehb"
+    run = run_anchor.run_ask_tell(method, small_table, 0, 1, 13, 3)  # then a 9-epoch job: over
+    paid = len(run["ended_at"])
+    assert paid == (9 if resume else 13)  # 1 + 2 + 6 resumed; 1 + 3 + 9 retrained
+    assert [v for v in run["values"] if v == v] == pytest.approx(
+        [0.11, 0.31, 0.91]
+    )  # last epochs only
+    assert run["ended_at"][-1] == pytest.approx(paid)  # one worker, 1 s epochs, never idle
+    assert run["busy_fraction"] == pytest.approx(1.0)

@@ -1,0 +1,418 @@
+"""The benchmark's anchors — Syne Tune, DEHB, SMAC — replaying a recorded table under the
+same rules as our methods, in their own virtual environment (``make bench-anchors``:
+``.venv-bench``; they pin numpy < 2, so they cannot share the project's).
+
+    .venv-bench/bin/python bench/anchors/run_anchor.py --table T.parquet --metric val_accuracy \\
+        --mode max --max-epochs 100 --eta 3 --budget 9515 --methods syne-asha,dehb \\
+        --seeds 0,1,2 --workers 1,16 --out traces.jsonl
+
+The table is the project's documented format (``config.<name>`` columns, ``config_id``,
+``epoch``, the metric, ``seconds``). Each run writes one JSON line: every paid epoch's
+simulated end time and value (NaN for an epoch trained but not reported), as the
+project's ``hpo.quality.Trace`` reads them.
+
+The rules, and where an anchor differs:
+
+* **budget**: epochs paid, the same number for every method; the simulated clock is the
+  table's per-epoch seconds; W workers;
+* **configurations**: a proposal is mapped to its nearest recorded row (log distance for
+  positive numbers, 0/1 for categories), with repeats allowed — ``--replace`` for ours;
+* **Syne Tune 0.13.0** (``syne-*``): its own simulator (``UserBlackboxBackend`` with
+  ``support_checkpointing``: a promoted trial resumes, as ours). 0.13.0 is the last
+  release with MOBSTER, Hyper-Tune and promotion-type ASHA/HyperBand (0.16 dropped
+  them). Tables that are not a full grid go through ``add_surrogate`` with a 1-nearest-
+  neighbour regressor (its own distance: scaled numbers, one-hot categories);
+* **DEHB 0.1.2** and **SMAC 2.x** (Hyperband intensifier) retrain a configuration from
+  scratch at every fidelity, by design: ``dehb`` and ``smac`` pay every epoch again;
+  ``dehb-resume`` and ``smac-resume`` count only the epochs a configuration adds to what
+  it trained before (as if it resumed), the other way to measure them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import heapq
+import json
+import logging
+import math
+import os
+import sys
+import tempfile
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+SYNE = ("syne-random", "syne-asha", "syne-asha-stop", "syne-hyperband", "syne-bohb", "syne-mobster",
+        "syne-hypertune")  # fmt: skip
+ASK_TELL = ("dehb", "dehb-resume", "smac", "smac-resume")
+METHODS = SYNE + ASK_TELL
+
+
+class Table:
+    """The recorded table as arrays, and the nearest-row lookup every anchor uses."""
+
+    def __init__(self, path: str, metric: str, mode: str, max_epochs: int) -> None:
+        frame = pd.read_parquet(path) if path.endswith((".parquet", ".pq")) else pd.read_csv(path)
+        self.params = [c[len("config.") :] for c in frame.columns if c.startswith("config.")]
+        ids = np.sort(frame["config_id"].unique())
+        index = {c: i for i, c in enumerate(ids)}
+        self.n = len(ids)
+        self.R = max_epochs
+        rows, cols = (
+            frame["config_id"].map(index).to_numpy(),
+            frame["epoch"].to_numpy().astype(int) - 1,
+        )
+        keep = cols < max_epochs
+        self.values = np.full((self.n, max_epochs), np.nan)
+        self.values[rows[keep], cols[keep]] = frame[metric].to_numpy(float)[keep]
+        self.seconds = np.full((self.n, max_epochs), 1.0)
+        if "seconds" in frame:
+            self.seconds[rows[keep], cols[keep]] = frame["seconds"].to_numpy(float)[keep]
+        firsts = frame.drop_duplicates("config_id").set_index("config_id").loc[ids]
+        self.configs = firsts[[f"config.{p}" for p in self.params]].rename(columns=lambda c: c[7:])
+        self.mode = mode
+        self.numeric = {p: pd.api.types.is_numeric_dtype(self.configs[p]) and not pd.api.types.is_bool_dtype(self.configs[p])
+                        and self.configs[p].nunique() >= 8 for p in self.params}  # fmt: skip
+        self.choices = {
+            p: sorted(self.configs[p].unique(), key=str) for p in self.params if not self.numeric[p]
+        }
+        self.is_grid = math.prod(len(v) for v in self.choices.values()) == self.n and not any(
+            self.numeric.values()
+        )
+        # Normalised numeric columns (log when positive and spanning > 20x) for distances.
+        self._scaled = {}
+        self.log = {}
+        for p in self.params:
+            if self.numeric[p]:
+                v = self.configs[p].to_numpy(float)
+                self.log[p] = bool(v.min() > 0 and v.max() / v.min() > 20)
+                x = np.log(v) if self.log[p] else v
+                self._scaled[p] = (x - x.min()) / ((x.max() - x.min()) or 1.0)
+        self._codes = {
+            p: self.configs[p].astype(str).to_numpy() for p in self.params if not self.numeric[p]
+        }
+
+    def nearest(self, config: dict[str, Any]) -> int:
+        d = np.zeros(self.n)
+        for p in self.params:
+            if self.numeric[p]:
+                v = self.configs[p].to_numpy(float)
+                x = float(config[p])
+                if self.log[p]:
+                    lo, hi = np.log(v.min()), np.log(v.max())
+                    xs = (math.log(max(x, v.min())) - lo) / ((hi - lo) or 1.0)
+                else:
+                    lo, hi = v.min(), v.max()
+                    xs = (x - lo) / ((hi - lo) or 1.0)
+                d += np.abs(self._scaled[p] - xs)
+            else:
+                d += self._codes[p] != str(config[p])
+        return int(np.argmin(d))
+
+    def worst(self) -> float:
+        finite = self.values[np.isfinite(self.values)]
+        return float(finite.min() if self.mode == "max" else finite.max())
+
+
+# -- Syne Tune: its own simulator ---------------------------------------------------------------------
+
+
+def run_syne(
+    method: str, table: Table, seed: int, workers: int, budget: int, eta: int
+) -> dict[str, Any]:
+    os.environ.setdefault("SYNETUNE_FOLDER", tempfile.mkdtemp(prefix="syne_"))
+    logging.getLogger("syne_tune").setLevel(logging.ERROR)
+    from syne_tune import StoppingCriterion, Tuner
+    from syne_tune.blackbox_repository.blackbox_tabular import BlackboxTabular
+    from syne_tune.blackbox_repository.simulated_tabular_backend import UserBlackboxBackend
+    from syne_tune.config_space import choice, loguniform, randint, uniform
+    from syne_tune.optimizer.baselines import ASHA, BOHB, MOBSTER, HyperTune, RandomSearch
+
+    metric = "objective"
+    values = np.where(
+        np.isfinite(table.values), table.values, table.worst()
+    )  # Syne Tune needs numbers
+    # Time since the trial started, scaled so that Syne Tune's floor of 0.01 s per report and
+    # 1 ms per stop are negligible; the times are scaled back below.
+    elapsed = np.cumsum(table.seconds, axis=1) * _SCALE
+    grid_space = {p: choice([_plain(v) for v in table.choices[p]]) for p in table.choices}
+    frame = table.configs.copy()
+    for p in table.choices:
+        frame[p] = frame[p].map(_plain)
+    blackbox = BlackboxTabular(
+        hyperparameters=frame.reset_index(drop=True),
+        configuration_space={**grid_space, **{p: choice(sorted(frame[p].unique())) for p in table.params if table.numeric[p]}},
+        fidelity_space={"epoch": randint(1, table.R)},
+        objectives_evaluations=np.stack([values, elapsed, table.seconds], axis=-1)[:, None, :, :],
+        fidelity_values=np.arange(1, table.R + 1),
+        objectives_names=[metric, "elapsed", "epoch_seconds"],
+    )  # fmt: skip
+    space: dict[str, Any] = dict(grid_space)
+    if not table.is_grid:
+        from sklearn.neighbors import KNeighborsRegressor
+        from syne_tune.blackbox_repository.blackbox_surrogate import add_surrogate
+
+        for p in table.params:
+            if table.numeric[p]:
+                v = table.configs[p].to_numpy(float)
+                integer = pd.api.types.is_integer_dtype(table.configs[p])
+                if integer:
+                    space[p] = randint(int(v.min()), int(v.max()))
+                else:
+                    space[p] = (loguniform if table.log[p] else uniform)(
+                        float(v.min()), float(v.max())
+                    )
+        blackbox = add_surrogate(blackbox, surrogate=KNeighborsRegressor(n_neighbors=1),
+                                 configuration_space=space, predict_curves=True)  # fmt: skip
+    cs = dict(space, epochs=table.R)
+    mode = "max" if table.mode == "max" else "min"
+    kw = {"metric": metric, "mode": mode, "resource_attr": "epoch", "max_resource_attr": "epochs",
+          "grace_period": 1, "reduction_factor": eta, "random_seed": seed}  # fmt: skip
+    make = {
+        "syne-random": lambda: RandomSearch(cs, metric=metric, mode=mode, random_seed=seed),
+        "syne-asha": lambda: ASHA(cs, type="promotion", **kw),
+        "syne-asha-stop": lambda: ASHA(cs, type="stopping", **kw),
+        "syne-hyperband": lambda: ASHA(
+            cs, type="promotion", brackets=_brackets(table.R, eta), **kw
+        ),
+        "syne-bohb": lambda: BOHB(cs, type="promotion", **kw),
+        "syne-mobster": lambda: MOBSTER(cs, type="promotion", **kw),
+        "syne-hypertune": lambda: HyperTune(
+            cs, type="promotion", brackets=_brackets(table.R, eta), **kw
+        ),
+    }[method]
+    backend = UserBlackboxBackend(blackbox=blackbox, elapsed_time_attr="elapsed", max_resource_attr="epochs",
+                                  simulator_config=_NO_DELAY())  # fmt: skip
+    backend._advance_by_outside_time = lambda: None  # decisions take no simulated time, as for ours
+    callback = _EventClock()
+    tuner = Tuner(trial_backend=backend, scheduler=make(), n_workers=workers, sleep_time=0,
+                  stop_criterion=StoppingCriterion(max_num_evaluations=budget), callbacks=[callback],
+                  save_tuner=False, print_update_interval=1e9, tuner_name=f"anchor-{method}-{seed}")  # fmt: skip
+    start = time.perf_counter()
+    tuner.run()
+    df = callback.dataframe().sort_values("st_tuner_time", kind="stable").head(budget)
+    # Busy: what each reported epoch took (the table's seconds), over W × the span.
+    span = float(df["st_tuner_time"].max()) / _SCALE
+    busy = float(df["epoch_seconds"].sum())  # each reported epoch's recorded seconds
+    return {"ended_at": (df["st_tuner_time"] / _SCALE).tolist(), "values": df[metric].tolist(),
+            "trials": int(df["trial_id"].nunique()), "busy_fraction": busy / (workers * span) if span else 0.0,
+            "real_s": time.perf_counter() - start}  # fmt: skip
+
+
+_SCALE = 1e4
+
+
+def _NO_DELAY() -> Any:
+    """No simulated delays: an epoch takes the table's seconds and nothing else, as for ours
+    (Syne Tune's default adds 0.05 s to every report, start and stop)."""
+    from syne_tune.backend.simulator_backend.simulator_backend import SimulatorConfig
+
+    return SimulatorConfig(delay_on_trial_result=0, delay_complete_after_final_report=0,
+                           delay_complete_after_stop=0, delay_start=0, delay_stop=0)  # fmt: skip
+
+
+def _EventClock() -> Any:
+    """Syne Tune's ``SimulatorCallback``, but a waiting tuner jumps to the next event instead
+    of sleeping a fixed 5 s of simulated time (which would leave workers idle up to 5 s per
+    event): an exact discrete-event clock, as ours."""
+    from syne_tune.backend.simulator_backend.simulator_callback import SimulatorCallback
+
+    class EventClock(SimulatorCallback):
+        def on_tuning_start(self, tuner: Any) -> None:
+            super().on_tuning_start(tuner)
+            self._backend = tuner.trial_backend
+
+        def on_tuning_sleep(self, sleep_time: float) -> None:
+            heap = self._backend._simulator_state.event_heap
+            if heap:
+                self._time_keeper.advance_to(heap[0][0])
+            else:
+                self._time_keeper.advance(self._tuner_sleep_time)
+
+    return EventClock()
+
+
+def _brackets(R: int, eta: int) -> int:
+    s, power = 0, eta
+    while power <= R:
+        s, power = s + 1, power * eta
+    return s + 1
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    return value
+
+
+# -- DEHB and SMAC: ask/tell on our own W-worker clock ------------------------------------------------
+
+
+def configspace(table: Table, seed: int) -> Any:
+    import ConfigSpace as CS
+
+    cs = CS.ConfigurationSpace(seed=seed)
+    hps = []
+    for p in table.params:
+        if table.numeric[p]:
+            v = table.configs[p].to_numpy(float)
+            if pd.api.types.is_integer_dtype(table.configs[p]):
+                hps.append(CS.Integer(p, (int(v.min()), int(v.max())), log=table.log[p]))
+            else:
+                hps.append(CS.Float(p, (float(v.min()), float(v.max())), log=table.log[p]))
+        else:
+            hps.append(CS.Categorical(p, [str(c) for c in table.choices[p]]))
+    cs.add(hps)
+    return cs
+
+
+def run_ask_tell(
+    method: str, table: Table, seed: int, workers: int, budget: int, eta: int
+) -> dict[str, Any]:
+    """W jobs in flight; a job (config, fidelity f) takes the recorded seconds of its epochs:
+    all f of them (a retrain), or with ``-resume`` those beyond what the same configuration
+    trained before. Its epochs are paid as they end; only the last one's value is seen."""
+    start_real = time.perf_counter()
+    resume = method.endswith("-resume")
+    opt = _make_optimiser(method.removesuffix("-resume"), table, seed, eta)
+    trained: dict[int, int] = {}  # row -> epochs it has (for resume accounting)
+    heap: list[tuple[float, int, Any, int, int, float]] = []
+    points: list[tuple[float, float]] = []
+    committed, order, busy, trials = 0, 0, 0.0, 0
+    now = 0.0
+
+    def launch(at: float) -> bool:
+        nonlocal committed, order, busy, trials
+        job, config, fidelity = opt.ask()
+        row = table.nearest(config)
+        f = max(1, min(round(fidelity), table.R))
+        first = trained.get(row, 0) if resume else 0
+        first = min(first, f - 1)
+        cost = max(1, f - first)
+        if committed + cost > budget:
+            return False
+        committed += cost
+        t = at
+        for e in range(first, f):  # every epoch this job trains is paid when it ends
+            t += float(table.seconds[row, e])
+            points.append((t, float(table.values[row, e]) if e == f - 1 else math.nan))
+        busy += t - at
+        trials += 1
+        order += 1
+        heapq.heappush(heap, (t, order, job, row, f, float(table.values[row, f - 1])))
+        trained[row] = max(trained.get(row, 0), f)
+        return True
+
+    for _ in range(workers):
+        if not launch(0.0):
+            break
+    while heap:
+        now, _, job, _row, _f, value = heapq.heappop(heap)
+        opt.tell(job, value)
+        launch(now)
+    points.sort(key=lambda p: p[0])
+    span = points[-1][0] if points else 0.0
+    return {"ended_at": [p[0] for p in points], "values": [p[1] for p in points], "trials": trials,
+            "busy_fraction": busy / (workers * span) if span else 0.0, "real_s": time.perf_counter() - start_real}  # fmt: skip
+
+
+class _DEHB:
+    def __init__(self, table: Table, seed: int, eta: int) -> None:
+        from dehb import DEHB
+
+        self.table = table
+        self.opt = DEHB(f=lambda *a, **k: None, cs=configspace(table, seed), min_fidelity=1,
+                        max_fidelity=table.R, eta=eta, n_workers=1, seed=seed,
+                        output_path=tempfile.mkdtemp(prefix="dehb_"), log_level="ERROR")  # fmt: skip
+
+    def ask(self) -> tuple[Any, dict[str, Any], float]:
+        job = self.opt.ask()
+        return job, _typed(dict(job["config"]), self.table), float(job["fidelity"])
+
+    def tell(self, job: Any, value: float) -> None:
+        fitness = _loss(value, self.table)
+        self.opt.tell(job, {"fitness": fitness, "cost": 1.0})
+
+
+class _SMAC:
+    def __init__(self, table: Table, seed: int, eta: int) -> None:
+        from smac import MultiFidelityFacade, Scenario
+        from smac.intensifier.hyperband import Hyperband
+
+        self.table = table
+        scenario = Scenario(configspace(table, seed), deterministic=True, n_trials=10**7, min_budget=1,
+                            max_budget=table.R, seed=seed, output_directory=tempfile.mkdtemp(prefix="smac_"))  # fmt: skip
+        self.opt = MultiFidelityFacade(scenario, target_function=lambda config, seed=0, budget=1: 0.0,
+                                       intensifier=Hyperband(scenario, eta=eta, incumbent_selection="highest_observed_budget"),
+                                       overwrite=True, logging_level=40)  # fmt: skip
+
+    def ask(self) -> tuple[Any, dict[str, Any], float]:
+        info = self.opt.ask()
+        return info, _typed(dict(info.config), self.table), float(info.budget)
+
+    def tell(self, info: Any, value: float) -> None:
+        from smac.runhistory.dataclasses import TrialValue
+
+        self.opt.tell(info, TrialValue(cost=_loss(value, self.table), time=1.0))
+
+
+def _make_optimiser(kind: str, table: Table, seed: int, eta: int) -> Any:
+    return {"dehb": _DEHB, "smac": _SMAC}[kind](table, seed, eta)
+
+
+def _typed(config: dict[str, Any], table: Table) -> dict[str, Any]:
+    """Categories come back as text: the table's own values, for the nearest row."""
+    out = dict(config)
+    for p, choices in table.choices.items():
+        by_text = {str(c): c for c in choices}
+        out[p] = by_text.get(str(out[p]), out[p])
+    return out
+
+
+def _loss(value: float, table: Table) -> float:
+    if not math.isfinite(value):
+        value = table.worst()
+    return -value if table.mode == "max" else value
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--table", required=True)
+    parser.add_argument("--metric", default="val_accuracy")
+    parser.add_argument("--mode", choices=["max", "min"], default="max")
+    parser.add_argument("--max-epochs", type=int, required=True)
+    parser.add_argument("--eta", type=int, default=3)
+    parser.add_argument("--budget", type=int, required=True)
+    parser.add_argument("--methods", required=True)
+    parser.add_argument("--seeds", default="0")
+    parser.add_argument("--workers", default="1")
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args()
+    table = Table(args.table, args.metric, args.mode, args.max_epochs)
+    methods = args.methods.split(",")
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        parser.error(f"unknown anchor {unknown[0]!r}; expected some of {', '.join(METHODS)}")
+    with open(args.out, "a") as out:
+        for method in methods:
+            for w in (int(x) for x in args.workers.split(",")):
+                for seed in (int(x) for x in args.seeds.split(",")):
+                    run = run_syne if method in SYNE else run_ask_tell
+                    result = run(method, table, seed, w, args.budget, args.eta)
+                    out.write(
+                        json.dumps({"method": method, "seed": seed, "workers": w, **result}) + "\n"
+                    )
+                    out.flush()
+                    print(
+                        f"{method} seed {seed} W={w}: {result['real_s']:.1f} s",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+
+
+if __name__ == "__main__":
+    main()
