@@ -49,7 +49,7 @@ from hpo.schedulers import (
 from hpo.space import SearchSpace
 from hpo.tuner import NullRecorder, Tuner
 
-OPTUNA = ("optuna-tpe-hyperband", "optuna-random-sha")
+OPTUNA = ("optuna-tpe-hyperband", "optuna-random-sha", "optuna-tpe")
 SCHEDULED = ("sh", "sh-eta", "hyperband", "asha", "asha-stop", "pasha", "topk")
 FULL = ("random", "tpe", "gp", "grid")
 
@@ -219,19 +219,32 @@ class Benchmark:
         the nearest row not run yet is run instead: the rule our table sampler follows.
         """
         import optuna
-        from optuna.distributions import CategoricalDistribution
+        from optuna.distributions import (
+            CategoricalDistribution,
+            FloatDistribution,
+            IntDistribution,
+        )
         from optuna.trial import TrialState
 
         from hpo.samplers import _choice_key
+        from hpo.space import Categorical, Float, Int
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         table, R = self.curves, self.R
-        space = table.space()
-        dists = {n: CategoricalDistribution([_choice_key(_listify(v)) for v in p.values])  # type: ignore[union-attr]
-                 for n, p in space.params.items()}  # fmt: skip
+        space = table.space(numeric=True, hint=self.space)  # what our samplers see, too
+        dists: dict[str, Any] = {}
+        for n, p in space.params.items():
+            if isinstance(p, Categorical):
+                dists[n] = CategoricalDistribution([_choice_key(_listify(v)) for v in p.values])
+            elif isinstance(p, Int):
+                dists[n] = IntDistribution(int(p.low), int(p.high), log=p.log)
+            elif isinstance(p, Float):
+                dists[n] = FloatDistribution(p.low, p.high, log=p.log)
         if method == "optuna-tpe-hyperband":
             sampler: Any = optuna.samplers.TPESampler(seed=seed)
             pruner: Any = optuna.pruners.HyperbandPruner(1, R, self.eta)
+        elif method == "optuna-tpe":  # full budget for every trial: the sampler alone
+            sampler, pruner = optuna.samplers.TPESampler(seed=seed), optuna.pruners.NopPruner()
         else:
             sampler = optuna.samplers.RandomSampler(seed=seed)
             pruner = optuna.pruners.SuccessiveHalvingPruner(
@@ -257,7 +270,9 @@ class Benchmark:
             duplicates += 1
             study.tell(trial, state=TrialState.FAIL)  # not run, so not learned from
             cid = table.nearest(config, seen)
-            study.enqueue_trial({n: _choice_key(_listify(table.configs[cid][n])) for n in dists})
+            study.enqueue_trial({n: _choice_key(_listify(table.configs[cid][n]))
+                                 if isinstance(dists[n], CategoricalDistribution) else table.configs[cid][n]
+                                 for n in dists})  # fmt: skip
             return study.ask(dists), cid
 
         def start(now: float) -> None:

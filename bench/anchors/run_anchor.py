@@ -45,15 +45,17 @@ import numpy as np
 import pandas as pd
 
 SYNE = ("syne-random", "syne-asha", "syne-asha-stop", "syne-hyperband", "syne-bohb", "syne-mobster",
-        "syne-hypertune")  # fmt: skip
-ASK_TELL = ("dehb", "dehb-resume", "smac", "smac-resume")
+        "syne-hypertune", "syne-bo")  # fmt: skip
+ASK_TELL = ("dehb", "dehb-resume", "smac", "smac-resume", "smac-bo")  # smac-bo: full budget only
 METHODS = SYNE + ASK_TELL
 
 
 class Table:
     """The recorded table as arrays, and the nearest-row lookup every anchor uses."""
 
-    def __init__(self, path: str, metric: str, mode: str, max_epochs: int) -> None:
+    def __init__(
+        self, path: str, metric: str, mode: str, max_epochs: int, numeric: tuple[str, ...] = ()
+    ) -> None:
         frame = pd.read_parquet(path) if path.endswith((".parquet", ".pq")) else pd.read_csv(path)
         self.params = [c[len("config.") :] for c in frame.columns if c.startswith("config.")]
         ids = np.sort(frame["config_id"].unique())
@@ -74,7 +76,7 @@ class Table:
         self.configs = firsts[[f"config.{p}" for p in self.params]].rename(columns=lambda c: c[7:])
         self.mode = mode
         self.numeric = {p: pd.api.types.is_numeric_dtype(self.configs[p]) and not pd.api.types.is_bool_dtype(self.configs[p])
-                        and self.configs[p].nunique() >= 8 for p in self.params}  # fmt: skip
+                        and (self.configs[p].nunique() >= 8 or p in numeric) for p in self.params}  # fmt: skip
         self.choices = {
             p: sorted(self.configs[p].unique(), key=str) for p in self.params if not self.numeric[p]
         }
@@ -128,7 +130,14 @@ def run_syne(
     from syne_tune.blackbox_repository.blackbox_tabular import BlackboxTabular
     from syne_tune.blackbox_repository.simulated_tabular_backend import UserBlackboxBackend
     from syne_tune.config_space import choice, loguniform, randint, uniform
-    from syne_tune.optimizer.baselines import ASHA, BOHB, MOBSTER, HyperTune, RandomSearch
+    from syne_tune.optimizer.baselines import (
+        ASHA,
+        BOHB,
+        MOBSTER,
+        BayesianOptimization,
+        HyperTune,
+        RandomSearch,
+    )
 
     metric = "objective"
     values = np.where(
@@ -172,6 +181,7 @@ def run_syne(
           "grace_period": 1, "reduction_factor": eta, "random_seed": seed}  # fmt: skip
     make = {
         "syne-random": lambda: RandomSearch(cs, metric=metric, mode=mode, random_seed=seed),
+        "syne-bo": lambda: BayesianOptimization(cs, metric=metric, mode=mode, random_seed=seed),
         "syne-asha": lambda: ASHA(cs, type="promotion", **kw),
         "syne-asha-stop": lambda: ASHA(cs, type="stopping", **kw),
         "syne-hyperband": lambda: ASHA(
@@ -360,8 +370,25 @@ class _SMAC:
         self.opt.tell(info, TrialValue(cost=_loss(value, self.table), time=1.0))
 
 
+class _SMACBO(_SMAC):
+    """SMAC's HPO facade (random forest, full budget only): for tables of final values."""
+
+    def __init__(self, table: Table, seed: int, eta: int) -> None:
+        from smac import HyperparameterOptimizationFacade, Scenario
+
+        self.table = table
+        scenario = Scenario(configspace(table, seed), deterministic=True, n_trials=10**7, seed=seed,
+                            output_directory=tempfile.mkdtemp(prefix="smac_"))  # fmt: skip
+        self.opt = HyperparameterOptimizationFacade(scenario, target_function=lambda config, seed=0: 0.0,
+                                                    overwrite=True, logging_level=40)  # fmt: skip
+
+    def ask(self) -> tuple[Any, dict[str, Any], float]:
+        info = self.opt.ask()
+        return info, _typed(dict(info.config), self.table), float(self.table.R)
+
+
 def _make_optimiser(kind: str, table: Table, seed: int, eta: int) -> Any:
-    return {"dehb": _DEHB, "smac": _SMAC}[kind](table, seed, eta)
+    return {"dehb": _DEHB, "smac": _SMAC, "smac-bo": _SMACBO}[kind](table, seed, eta)
 
 
 def _typed(config: dict[str, Any], table: Table) -> dict[str, Any]:
@@ -391,8 +418,10 @@ def main() -> None:
     parser.add_argument("--seeds", default="0")
     parser.add_argument("--workers", default="1")
     parser.add_argument("--out", required=True)
+    parser.add_argument("--numeric", default="", help="columns to treat as ranges (a,b,c)")
     args = parser.parse_args()
-    table = Table(args.table, args.metric, args.mode, args.max_epochs)
+    table = Table(args.table, args.metric, args.mode, args.max_epochs,
+                  tuple(c for c in args.numeric.split(",") if c))  # fmt: skip
     methods = args.methods.split(",")
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
