@@ -50,7 +50,7 @@ from hpo.space import SearchSpace
 from hpo.tuner import NullRecorder, Tuner
 
 OPTUNA = ("optuna-tpe-hyperband", "optuna-random-sha", "optuna-tpe")
-SCHEDULED = ("sh", "sh-eta", "hyperband", "asha", "asha-stop", "pasha", "topk")
+SCHEDULED = ("sh", "sh-eta", "hyperband", "asha", "asha-stop", "asha-greedy", "pasha", "topk")
 FULL = ("random", "tpe", "gp", "grid")
 
 
@@ -179,8 +179,13 @@ class Benchmark:
             return HyperBand(
                 sampler, R, eta=eta, iterations=max(1, total // self.hyperband_budget), **common
             )
-        if kind in ("asha", "asha-stop"):
-            return ASHA(sampler, R, eta=eta, budget=total, stop_only=kind == "asha-stop", **common)
+        if kind in (
+            "asha",
+            "asha-stop",
+            "asha-greedy",
+        ):  # greedy: new trials while the budget lasts
+            return ASHA(sampler, R, eta=eta, budget=total, stop_only=kind == "asha-stop",
+                        budget_aware=kind != "asha-greedy", **common)  # fmt: skip
         if kind == "pasha":
             return PASHA(sampler, R, eta=eta, budget=total, **common)
         # topk (Egele et al.): screen as many configurations as HyperBand starts in the

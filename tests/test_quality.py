@@ -127,6 +127,28 @@ def test_budget_aware_asha_feeds_its_top_rung(curves) -> None:
     assert asha.epochs_spent <= 8100
 
 
+@pytest.mark.parametrize("scheduler", [ASHA, PASHA])
+def test_asha_spends_its_budget_when_the_table_runs_out_of_configurations(
+    curves, scheduler
+) -> None:
+    """The weakness the issue saw: on a 400-row table, each row once, under a budget of
+    100 full trainings, ASHA started all 400 rows at the bottom rung, promoted its ⌊n/η⌋,
+    and ended at about a fifth of the budget, its best found early and never improved. It
+    now finishes like synchronous SH: the best paused trials of the highest rung go on
+    while the budget lasts."""
+    from hpo.runners._simulator import SimulatorRunner
+    from hpo.tuner import NullRecorder, Tuner
+
+    asha = ASHA(TableSampler(curves, "random", 0), 81, eta=3, budget=8100, seed=0)
+    Tuner(asha, SimulatorRunner(curves, 4), NullRecorder(), metric="accuracy").run()
+    assert len(asha.trials) == curves.n_configs == 400
+    assert asha.epochs_spent >= 0.9 * 8100  # it used to stop near 1,500
+    at_top = sum(t.epochs == 81 for t in asha.trials.values())
+    assert at_top >= 60  # ⌊400/81⌋ = 4 by the rule alone
+    best = max(curves.values["accuracy"][:, -1])
+    assert asha.best_value >= best - 0.01
+
+
 def test_pasha_stops_raising_its_top_rung_when_the_ranking_settles(space) -> None:
     from hpo.samplers import RandomSampler
 
