@@ -73,12 +73,15 @@ ANCHORS = (
 # Model-based methods whose decisions take seconds each run fewer seeds (at most this
 # many), and only the methods whose parallel behaviour is in question run at every W
 # (the rest at W = 1, where the ranks are read); the report lists both.
-SLOW = {"hyperband/gp": 5, "syne-mobster": 3, "syne-hypertune": 3, "smac": 5, "smac-resume": 5}
+SLOW = {"hyperband/gp": 5, "syne-mobster": 2, "syne-hypertune": 2, "smac": 3, "smac-resume": 3}
 EVERY_W = {
     "random", "hyperband/random", "hyperband/tpe", "asha/random", "asha/tpe", "asha-stop/random",
     "pasha/random", "topk/random", "optuna-tpe-hyperband", "optuna-random-sha", "syne-random",
-    "syne-asha", "syne-asha-stop", "syne-hyperband", "dehb-resume",
+    "syne-asha", "syne-hyperband",
 }  # fmt: skip
+# Busy fractions and wall-time speedups with W > 1 are stable quantities: the anchors
+# (a process each, seconds to minutes per run) run fewer seeds there.
+ANCHOR_SEEDS_AT_W = 5
 
 
 @dataclass(frozen=True)
@@ -146,36 +149,50 @@ def _workers_for(method: str, workers: list[int]) -> list[int]:
 
 
 def run_anchors(table: Table, bench: quality.Benchmark, methods: list[str], seeds: int,
-                workers: list[int], processes: int) -> list[quality.Trace]:  # fmt: skip
+                workers: list[int], processes: int, timeout: float,
+                unfinished: list[dict[str, Any]], cached_only: bool = False,
+                ) -> list[quality.Trace]:  # fmt: skip
     """Each (anchor, W, seed) in its own process of ``.venv-bench``, cached under
-    ``results/anchor-traces/`` so that an interrupted run keeps what it has."""
+    ``results/anchor-traces/`` so that an interrupted run keeps what it has. A run that
+    takes longer than ``timeout`` seconds is stopped and listed in ``unfinished``."""
     cache = ANCHOR_CACHE / f"{table.name}-b{bench.total}"
     cache.mkdir(parents=True, exist_ok=True)
     jobs = [(m, w, s) for m in methods for w in _workers_for(m, workers)
-            for s in range(_seeds_for(m, seeds))]  # fmt: skip
+            for s in range(_seeds_for(m, seeds) if w == 1 else min(seeds, ANCHOR_SEEDS_AT_W))]  # fmt: skip
 
-    def one(job: tuple[str, int, int]) -> Path:
+    def one(job: tuple[str, int, int]) -> Path | None:
         m, w, s = job
         out = cache / f"{m}-w{w}-s{s}.jsonl"
+        if not out.exists() and cached_only:
+            unfinished.append({"method": m, "workers": w, "seed": s, "not_run": True})
+            return None
         if not out.exists():
             partial = out.with_suffix(".part")
             partial.unlink(missing_ok=True)
-            subprocess.run(
+            try:
+                _anchor(m, w, s, partial)
+            except subprocess.TimeoutExpired:
+                unfinished.append({"method": m, "workers": w, "seed": s, "timeout_s": timeout})
+                partial.unlink(missing_ok=True)
+                return None
+            partial.rename(out)
+        return out
+
+    def _anchor(m: str, w: int, s: int, partial: Path) -> None:
+        subprocess.run(
                 [str(ANCHOR_PYTHON), str(ANCHOR_SCRIPT), "--table", str(table.path),
                  "--metric", table.metric, "--mode", table.mode, "--max-epochs", str(bench.R),
                  "--eta", str(bench.eta), "--budget", str(bench.total), "--methods", m,
                  "--seeds", str(s), "--workers", str(w), "--out", str(partial),
                  "--numeric", ",".join(table.numeric)],
-                check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            )  # fmt: skip
-            partial.rename(out)
-        return out
+            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=timeout,
+        )  # fmt: skip
 
-    jobs.sort(key=lambda j: (j[0] not in SLOW, -j[1]))
+    jobs.sort(key=lambda j: (j[0] in SLOW, j[1], j[2]))  # the cheap ones first, seed by seed
     with ThreadPoolExecutor(processes) as pool:
         paths = list(pool.map(one, jobs))
     traces = []
-    for path in paths:
+    for path in filter(None, paths):
         for line in path.read_text().splitlines():
             d = json.loads(line)
             traces.append(quality.Trace(
@@ -236,6 +253,10 @@ def main() -> None:
     parser.add_argument("--anchors", default=None,
                         help="comma-separated anchors, or none [all, when .venv-bench exists]")  # fmt: skip
     parser.add_argument("--processes", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--anchor-timeout", type=float, default=2400.0,
+                        help="seconds one anchor run may take; longer ones are listed as unfinished")  # fmt: skip
+    parser.add_argument("--anchors-cached", action="store_true",
+                        help="only the anchor runs already under results/anchor-traces/")  # fmt: skip
     parser.add_argument("--out", type=Path, default=None, help="JSON path")
     args = parser.parse_args()
     seeds = args.seeds or (3 if args.quick else 20)
@@ -283,6 +304,7 @@ def main() -> None:
             "seeds": seeds,
             "workers": workers,
             "seeds_for_slow_methods": {m: _seeds_for(m, seeds) for m in SLOW},
+            "anchor_seeds_with_more_than_one_worker": min(seeds, ANCHOR_SEEDS_AT_W),
             "methods_at_every_w": sorted(EVERY_W),
             "other_methods_at_w": workers[:1],
             "anchors": anchors or "not run (make bench-anchors)",
@@ -295,13 +317,17 @@ def main() -> None:
         "tables": {},
     }
     summaries: dict[str, tuple[Table, quality.Benchmark, dict[str, Any]]] = {}
+    anchors_unfinished: dict[str, list[dict[str, Any]]] = {}
     for table in tables:
         bench = benchmark(table, args.quick)
         print(f"{table.name}: {bench.curves.n_configs} configurations × {bench.R} epochs, "
               f"budget {bench.total} epochs", file=sys.stderr, flush=True)  # fmt: skip
         traces = run_ours(bench, methods, seeds, workers, args.processes)
         if anchors:
-            traces += run_anchors(table, bench, anchors, seeds, workers, args.processes)
+            unfinished: list[dict[str, Any]] = []
+            traces += run_anchors(table, bench, anchors, seeds, workers, args.processes,
+                                  args.anchor_timeout, unfinished, args.anchors_cached)  # fmt: skip
+            anchors_unfinished[table.name] = unfinished
         summary = quality.summarise(traces, bench.total, workers, table.mode)
         summaries[table.name] = (table, bench, summary)
         for line in quality.lines(summary, bench.total, workers):
@@ -341,6 +367,7 @@ def main() -> None:
             "html": html.name,
             "cases": summary["cases"],
             "goals": goals(summary, methods, anchors, bench.total, workers, table.mode, best_ours),
+            "anchor_runs_unfinished": anchors_unfinished.get(name, []),
         }
     report["average_rank_over_tables"] = ranks
     report["goals"] = {

@@ -488,6 +488,7 @@ def summarise(
             else round(base_reach / reach, 2),
             "median_trials": statistics.median(t.trials for t in runs),
             "failed_trials": int(sum(t.failures for t in runs)),
+            "seeds": len(runs),
         }
         if any(t.duplicates for t in runs):
             cases[m]["median_repeated_proposals"] = statistics.median(t.duplicates for t in runs)

@@ -79,6 +79,19 @@ def test_sampling_with_replacement_repeats_rows(curves) -> None:
     assert sampler.size is None and len(set(ids)) < len(ids)
 
 
+def test_a_model_based_sampler_with_replacement_repeats_a_row_only_once_all_are_used(
+    curves,
+) -> None:
+    sampler = TableSampler(curves, "tpe", 0, replace=True)
+    ids = []
+    for i in range(500):
+        config = sampler.sample()
+        ids.append(curves.config_id(config))
+        sampler.observe(config, 1, float(curves.values["accuracy"][ids[-1], 0]) + i * 0.0)
+    assert len(set(ids[:400])) == 400  # TPE homes in on good rows, but takes fresh ones
+    assert len(set(ids)) == 400  # then the table is used again
+
+
 def test_failures_in_a_simulation_are_never_silent() -> None:
     frame = foreign_table(n=30, epochs=9)
     frame = frame[~((frame["lr"] == frame["lr"].iloc[0]) & (frame["epoch"] > 3))]  # one short curve
@@ -128,8 +141,9 @@ def test_budget_aware_asha_feeds_its_top_rung(curves) -> None:
 
 
 @pytest.mark.parametrize("scheduler", [ASHA, PASHA])
+@pytest.mark.parametrize("workers", [1, 4])  # with 1, the table runs out while nothing runs
 def test_asha_spends_its_budget_when_the_table_runs_out_of_configurations(
-    curves, scheduler
+    curves, scheduler, workers
 ) -> None:
     """The weakness the issue saw: on a 400-row table, each row once, under a budget of
     100 full trainings, ASHA started all 400 rows at the bottom rung, promoted its ⌊n/η⌋,
@@ -140,7 +154,7 @@ def test_asha_spends_its_budget_when_the_table_runs_out_of_configurations(
     from hpo.tuner import NullRecorder, Tuner
 
     asha = ASHA(TableSampler(curves, "random", 0), 81, eta=3, budget=8100, seed=0)
-    Tuner(asha, SimulatorRunner(curves, 4), NullRecorder(), metric="accuracy").run()
+    Tuner(asha, SimulatorRunner(curves, workers), NullRecorder(), metric="accuracy").run()
     assert len(asha.trials) == curves.n_configs == 400
     assert asha.epochs_spent >= 0.9 * 8100  # it used to stop near 1,500
     at_top = sum(t.epochs == 81 for t in asha.trials.values())

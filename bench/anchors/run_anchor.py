@@ -252,6 +252,8 @@ def _brackets(R: int, eta: int) -> int:
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, (bool, np.bool_)):  # Syne Tune's choices are str, int or float
+        return str(bool(value))
     if isinstance(value, (np.integer,)):
         return int(value)
     if isinstance(value, (np.floating,)):

@@ -162,7 +162,8 @@ class ASHA(Scheduler):
                 f"in the top {n // self.eta}"
             )
             return self._promote(trial, rung + 1, target, reason)
-        if not self._may_start():
+        config = self._sample() if self._may_start() else None
+        if config is None:  # nothing new may start, or the sampler has just run out
             leftover = self._leftover()
             if leftover is None:
                 return None
@@ -173,9 +174,6 @@ class ASHA(Scheduler):
             reason = (f"rung {rung} ({self.rung_epochs[rung]} epochs): no new trial can start and "
                       "the budget is not spent: the best paused trial of the highest rung goes on")  # fmt: skip
             return self._promote(trial, rung + 1, target, reason)
-        config = self._sample()
-        if config is None:
-            return None
         first = self.rung_epochs[0]
         self._committed += first
         return self._new_trial(config, first, 0, 0, f"new trial at rung 0 ({first} epochs)")
