@@ -219,9 +219,10 @@ class Benchmark:
     def _run_optuna(self, method: str, seed: int, workers: int) -> Trace:
         """Optuna's sampler and pruner over the table, W trials in flight on a virtual clock.
 
-        On a finite table Optuna proposes configurations it has already run. Unless
-        ``replace``, such a proposal is told as failed (so no sampler learns from it) and
-        the nearest row not run yet is run instead: the rule our table sampler follows.
+        On a finite table Optuna proposes configurations it has already run. While rows
+        remain that have not run, such a proposal is told as failed (so no sampler learns
+        from it) and the nearest row not run yet is run instead: the rule our table
+        sampler follows (with ``replace``, rows run again once all have run).
         """
         import optuna
         from optuna.distributions import (
@@ -269,7 +270,7 @@ class Benchmark:
             trial = study.ask(dists)
             config = {**space.fixed, **{n: _decode(trial.params[n]) for n in dists}}
             cid = table.nearest(config)  # exact on a full grid
-            if cid not in seen or self.replace:
+            if cid not in seen or len(seen) >= table.n_configs:  # a row again only once all ran
                 duplicates += cid in seen
                 return trial, cid
             duplicates += 1

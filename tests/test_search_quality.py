@@ -173,3 +173,30 @@ def test_anchors_that_retrain_pay_every_epoch_again_unless_measured_as_resuming(
     )  # last epochs only
     assert run["ended_at"][-1] == pytest.approx(paid)  # one worker, 1 s epochs, never idle
     assert run["busy_fraction"] == pytest.approx(1.0)
+
+
+def test_anchors_and_our_samplers_map_a_proposal_to_the_same_row(tmp_path) -> None:
+    """The same rule on both sides: the nearest row by the same distance, a new
+    configuration on a row not used yet in the run, the same configuration on its row."""
+    rng = np.random.default_rng(0)
+    n = 60
+    configs = pd.DataFrame({"config.lr": 10 ** rng.uniform(-4, -1, n),
+                            "config.momentum": rng.uniform(0.8, 0.99, n),
+                            "config.act": rng.choice(["relu", "tanh"], n)})  # fmt: skip
+    frame = configs.loc[configs.index.repeat(3)].assign(
+        config_id=np.repeat(np.arange(n), 3), epoch=np.tile([1, 2, 3], n), val_accuracy=0.5
+    )
+    path = tmp_path / "t.csv"
+    frame.to_csv(path, index=False)
+    theirs = run_anchor.Table(str(path), "val_accuracy", "max", 3)
+    ours = Curves.read(path)
+    used: set[int] = set()
+    for _ in range(2 * n):
+        proposal = {"lr": 10 ** rng.uniform(-4, -1), "momentum": rng.uniform(0.8, 0.99),
+                    "act": str(rng.choice(["relu", "tanh"]))}  # fmt: skip
+        assert theirs.nearest(proposal) == ours.nearest(proposal)
+        row = theirs.row(proposal)
+        assert row == ours.nearest(proposal, used if len(used) < n else frozenset())
+        assert theirs.row(dict(proposal)) == row  # the same configuration, the same row
+        used.add(row)
+    assert len(used) == n

@@ -136,11 +136,14 @@ def test_nearest_takes_the_closest_recorded_row_and_skips_excluded_ones() -> Non
     index = {r: curves.config_id({"lr": r[0], "act": r[1]}) for r in rows}
     assert curves.nearest({"lr": 0.01, "act": "relu"}) == index[(0.01, "relu")]  # exact
     assert curves.nearest({"lr": 0.012, "act": "relu"}) == index[(0.01, "relu")]  # log distance
-    # Without it: another activation at the same rate (1 + 0.18) beats 0.1 (2.12).
+    # Without it: rates are scaled to [0, 1] over the table's log range (ln 100 = 4.6), so
+    # 0.1 (2.12 / 4.6 = 0.46) beats another activation at the same rate (1 + 0.18 / 4.6).
     assert (
         curves.nearest({"lr": 0.012, "act": "relu"}, {index[(0.01, "relu")]})
-        == index[(0.01, "tanh")]
+        == index[(0.1, "relu")]
     )
+    excluded = {index[(0.01, "relu")], index[(0.1, "relu")], index[(0.001, "relu")]}
+    assert curves.nearest({"lr": 0.012, "act": "relu"}, excluded) == index[(0.01, "tanh")]
 
 
 def test_simulate_table_reports_time_and_best() -> None:

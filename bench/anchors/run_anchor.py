@@ -15,13 +15,16 @@ The rules, and where an anchor differs:
 
 * **budget**: epochs paid, the same number for every method; the simulated clock is the
   table's per-epoch seconds; W workers;
-* **configurations**: a proposal is mapped to its nearest recorded row (log distance for
-  positive numbers, 0/1 for categories), with repeats allowed — ``--replace`` for ours;
+* **configurations**: a proposal runs on a recorded row by the rule of the project's
+  table sampler (``Table.row``, the distance of ``Curves.nearest``: numbers scaled to
+  [0, 1] over the table's range, log-scaled when positive and spanning more than 20x,
+  0/1 for categories): exact on a full grid; otherwise the nearest row not used yet in the
+  run (a used row again only once all have been used); the same configuration asked again
+  (a promotion, a higher fidelity) stays on its row;
 * **Syne Tune 0.13.0** (``syne-*``): its own simulator (``UserBlackboxBackend`` with
   ``support_checkpointing``: a promoted trial resumes, as ours). 0.13.0 is the last
   release with MOBSTER, Hyper-Tune and promotion-type ASHA/HyperBand (0.16 dropped
-  them). Tables that are not a full grid go through ``add_surrogate`` with a 1-nearest-
-  neighbour regressor (its own distance: scaled numbers, one-hot categories);
+  them). The table is a ``Blackbox`` whose objective looks the row up by that rule;
 * **DEHB 0.1.2** and **SMAC 2.x** (Hyperband intensifier) retrain a configuration from
   scratch at every fidelity, by design: ``dehb`` and ``smac`` pay every epoch again;
   ``dehb-resume`` and ``smac-resume`` count only the epochs a configuration adds to what
@@ -83,35 +86,66 @@ class Table:
         self.is_grid = math.prod(len(v) for v in self.choices.values()) == self.n and not any(
             self.numeric.values()
         )
-        # Normalised numeric columns (log when positive and spanning > 20x) for distances.
-        self._scaled = {}
-        self.log = {}
+        # The distance of the project's ``Curves.nearest``: numbers scaled to [0, 1] over
+        # the table's range (log when positive and spanning more than 20x), 0/1 otherwise.
+        self._scaled: dict[str, np.ndarray] = {}
+        self._scale: dict[str, tuple[float, float, bool]] = {}
+        self.log: dict[str, bool] = {}
         for p in self.params:
-            if self.numeric[p]:
-                v = self.configs[p].to_numpy(float)
+            column = self.configs[p]
+            if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+                v = column.to_numpy(float)
                 self.log[p] = bool(v.min() > 0 and v.max() / v.min() > 20)
                 x = np.log(v) if self.log[p] else v
-                self._scaled[p] = (x - x.min()) / ((x.max() - x.min()) or 1.0)
-        self._codes = {
-            p: self.configs[p].astype(str).to_numpy() for p in self.params if not self.numeric[p]
-        }
+                span = float(x.max() - x.min()) or 1.0
+                self._scaled[p] = (x - x.min()) / span
+                self._scale[p] = (float(v.min()), span, self.log[p])
+        self._codes = {p: self.configs[p].astype(str).to_numpy() for p in self.params}
+        self._lookup = {self._key(dict(zip(self.params, row, strict=True))): i
+                        for i, row in enumerate(self.configs.itertuples(index=False))}  # fmt: skip
+        self.reset()
 
-    def nearest(self, config: dict[str, Any]) -> int:
+    def reset(self) -> None:
+        """A new run: no row used yet."""
+        self._assigned: dict[tuple[str, ...], int] = {}
+        self._used: set[int] = set()
+
+    def _key(self, config: dict[str, Any]) -> tuple[str, ...]:
+        return tuple(str(_plain(config[p])) for p in self.params)
+
+    def nearest(
+        self, config: dict[str, Any], exclude: set[int] | frozenset[int] = frozenset()
+    ) -> int:
+        index = self._lookup.get(self._key(config))
+        if index is not None and index not in exclude:
+            return index
         d = np.zeros(self.n)
         for p in self.params:
-            if self.numeric[p]:
-                v = self.configs[p].to_numpy(float)
-                x = float(config[p])
-                if self.log[p]:
-                    lo, hi = np.log(v.min()), np.log(v.max())
-                    xs = (math.log(max(x, v.min())) - lo) / ((hi - lo) or 1.0)
-                else:
-                    lo, hi = v.min(), v.max()
-                    xs = (x - lo) / ((hi - lo) or 1.0)
-                d += np.abs(self._scaled[p] - xs)
+            value = config[p]
+            if (
+                p in self._scale
+                and isinstance(value, (int, float, np.number))
+                and not isinstance(value, (bool, np.bool_))
+            ):
+                low, span, log = self._scale[p]
+                x = math.log(max(float(value), low)) - math.log(low) if log else float(value) - low
+                d += np.abs(self._scaled[p] - x / span)
             else:
-                d += self._codes[p] != str(config[p])
+                d += self._codes[p] != str(_plain(value))
+        if exclude:
+            d[list(exclude)] = np.inf
         return int(np.argmin(d))
+
+    def row(self, config: dict[str, Any]) -> int:
+        """The row a configuration runs on, as the project's table sampler picks it: the
+        same configuration always the same row; a new one the nearest row not used yet in
+        this run (a used row again only once all have been used)."""
+        key = self._key(config)
+        if key not in self._assigned:
+            exclude = self._used if len(self._used) < self.n else frozenset()
+            self._assigned[key] = row = self.nearest(config, exclude)
+            self._used.add(row)
+        return self._assigned[key]
 
     def worst(self) -> float:
         finite = self.values[np.isfinite(self.values)]
@@ -127,7 +161,7 @@ def run_syne(
     os.environ.setdefault("SYNETUNE_FOLDER", tempfile.mkdtemp(prefix="syne_"))
     logging.getLogger("syne_tune").setLevel(logging.ERROR)
     from syne_tune import StoppingCriterion, Tuner
-    from syne_tune.blackbox_repository.blackbox_tabular import BlackboxTabular
+    from syne_tune.blackbox_repository.blackbox import Blackbox
     from syne_tune.blackbox_repository.simulated_tabular_backend import UserBlackboxBackend
     from syne_tune.config_space import choice, loguniform, randint, uniform
     from syne_tune.optimizer.baselines import (
@@ -146,35 +180,44 @@ def run_syne(
     # Time since the trial started, scaled so that Syne Tune's floor of 0.01 s per report and
     # 1 ms per stop are negligible; the times are scaled back below.
     elapsed = np.cumsum(table.seconds, axis=1) * _SCALE
-    grid_space = {p: choice([_plain(v) for v in table.choices[p]]) for p in table.choices}
-    frame = table.configs.copy()
-    for p in table.choices:
-        frame[p] = frame[p].map(_plain)
-    blackbox = BlackboxTabular(
-        hyperparameters=frame.reset_index(drop=True),
-        configuration_space={**grid_space, **{p: choice(sorted(frame[p].unique())) for p in table.params if table.numeric[p]}},
-        fidelity_space={"epoch": randint(1, table.R)},
-        objectives_evaluations=np.stack([values, elapsed, table.seconds], axis=-1)[:, None, :, :],
-        fidelity_values=np.arange(1, table.R + 1),
-        objectives_names=[metric, "elapsed", "epoch_seconds"],
-    )  # fmt: skip
-    space: dict[str, Any] = dict(grid_space)
-    if not table.is_grid:
-        from sklearn.neighbors import KNeighborsRegressor
-        from syne_tune.blackbox_repository.blackbox_surrogate import add_surrogate
+    space: dict[str, Any] = {
+        p: choice([_plain(v) for v in table.choices[p]]) for p in table.choices
+    }
+    for p in table.params:
+        if table.numeric[p]:  # many values: a range, as our samplers see it
+            v = table.configs[p].to_numpy(float)
+            if pd.api.types.is_integer_dtype(table.configs[p]):
+                space[p] = randint(int(v.min()), int(v.max()))
+            else:
+                space[p] = (loguniform if table.log[p] else uniform)(float(v.min()), float(v.max()))
+    curves = np.stack([values, elapsed, table.seconds], axis=-1)  # (rows, epochs, objectives)
 
-        for p in table.params:
-            if table.numeric[p]:
-                v = table.configs[p].to_numpy(float)
-                integer = pd.api.types.is_integer_dtype(table.configs[p])
-                if integer:
-                    space[p] = randint(int(v.min()), int(v.max()))
-                else:
-                    space[p] = (loguniform if table.log[p] else uniform)(
-                        float(v.min()), float(v.max())
-                    )
-        blackbox = add_surrogate(blackbox, surrogate=KNeighborsRegressor(n_neighbors=1),
-                                 configuration_space=space, predict_curves=True)  # fmt: skip
+    class Rows(Blackbox):
+        """The table as Syne Tune's blackbox: a configuration runs on the row the
+        project's table sampler would give it (``Table.row``), exact on a full grid."""
+
+        def __init__(self) -> None:
+            super().__init__(configuration_space=space, fidelity_space={"epoch": randint(1, table.R)},
+                             objectives_names=[metric, "elapsed", "epoch_seconds"])  # fmt: skip
+
+        @property
+        def fidelity_values(self) -> np.ndarray:
+            return np.arange(1, table.R + 1)
+
+        def _objective_function(self, configuration: dict[str, Any], fidelity: Any = None,
+                                seed: Any = None) -> Any:  # fmt: skip
+            curve = curves[table.row(configuration)]
+            if fidelity is None:
+                return curve
+            return dict(
+                zip(
+                    self.objectives_names,
+                    curve[int(next(iter(fidelity.values()))) - 1],
+                    strict=True,
+                )
+            )
+
+    blackbox = Rows()
     cs = dict(space, epochs=table.R)
     mode = "max" if table.mode == "max" else "min"
     kw = {"metric": metric, "mode": mode, "resource_attr": "epoch", "max_resource_attr": "epochs",
@@ -300,7 +343,7 @@ def run_ask_tell(
     def launch(at: float) -> bool:
         nonlocal committed, order, busy, trials
         job, config, fidelity = opt.ask()
-        row = table.nearest(config)
+        row = table.row(config)
         f = max(1, min(round(fidelity), table.R))
         first = trained.get(row, 0) if resume else 0
         first = min(first, f - 1)
@@ -433,6 +476,7 @@ def main() -> None:
             for w in (int(x) for x in args.workers.split(",")):
                 for seed in (int(x) for x in args.seeds.split(",")):
                     run = run_syne if method in SYNE else run_ask_tell
+                    table.reset()
                     result = run(method, table, seed, w, args.budget, args.eta)
                     out.write(
                         json.dumps({"method": method, "seed": seed, "workers": w, **result}) + "\n"

@@ -116,7 +116,9 @@ class Curves:
             for row in firsts.itertuples(index=False)
         ]
         self._lookup = {_key(c): i for i, c in enumerate(self.configs)}
-        self._cached_columns: dict[str, tuple[np.ndarray | None, np.ndarray]] | None = None
+        self._cached_columns: (
+            dict[str, tuple[np.ndarray | None, np.ndarray, tuple[float, float, bool]]] | None
+        ) = None
         self.metric_names = [m for m in self.values if m != "seconds"]
 
     @classmethod
@@ -174,25 +176,23 @@ class Curves:
     def nearest(
         self, config: dict[str, Any], exclude: set[int] | frozenset[int] = frozenset()
     ) -> int:
-        """The recorded configuration equal to ``config``, else the nearest one (log
-        distance for positive numbers, 0/1 for other values), skipping ``exclude``
-        (-1 when every row is excluded). Vectorised over the rows: on a table of 62,208
-        configurations a lookup takes about a millisecond."""
+        """The recorded configuration equal to ``config``, else the nearest one, skipping
+        ``exclude`` (-1 when every row is excluded). The distance sums, per hyperparameter,
+        the difference of numbers scaled to [0, 1] over the table's range (on a log scale
+        when they are positive and span more than a factor of 20), and 0/1 for other
+        values: every hyperparameter weighs alike, and the anchors of
+        ``bench/search_quality.py`` use the same rule. Vectorised over the rows: on a table
+        of 62,208 configurations a lookup takes about a millisecond."""
         index = self._lookup.get(_key({n: config[n] for n in self.param_names}))
         if index is not None and index not in exclude:
             return index
         d = np.zeros(self.n_configs)
-        for name, (numbers, keys) in self._columns().items():
+        for name, (scaled, keys, scale) in self._columns().items():
             value = config[name]
-            if numbers is not None and _is_number(value):
-                b = float(value)
-                both_positive = (numbers > 0) & (b > 0)
-                logs = np.log(np.where(numbers > 0, numbers, 1.0))
-                d += np.where(
-                    both_positive,
-                    np.abs(logs - (math.log(b) if b > 0 else 0.0)),
-                    np.abs(numbers - b),
-                )
+            if scaled is not None and _is_number(value):
+                low, span, log = scale
+                x = math.log(max(float(value), low)) - math.log(low) if log else float(value) - low
+                d += np.abs(scaled - x / span)
             else:
                 d += keys != _value_key(value)
         if exclude:
@@ -200,16 +200,26 @@ class Curves:
         best = int(np.argmin(d))
         return best if np.isfinite(d[best]) else -1
 
-    def _columns(self) -> dict[str, tuple[np.ndarray | None, np.ndarray]]:
-        """Per hyperparameter: its values as floats (when all are numbers) and as keys."""
+    def _columns(
+        self,
+    ) -> dict[str, tuple[np.ndarray | None, np.ndarray, tuple[float, float, bool]]]:
+        """Per hyperparameter: its values scaled to [0, 1] (when all are numbers), as keys,
+        and the scale (low, span, log)."""
         if self._cached_columns is None:
             columns = {}
             for name in self.param_names:
                 values = [c[name] for c in self.configs]
-                numbers = (
-                    np.array(values, dtype=float) if all(_is_number(v) for v in values) else None
-                )
-                columns[name] = (numbers, np.array([_value_key(v) for v in values]))
+                keys = np.array([_value_key(v) for v in values])
+                if not all(_is_number(v) for v in values):
+                    columns[name] = (None, keys, (0.0, 1.0, False))
+                    continue
+                x = np.array(values, dtype=float)
+                log = bool(x.min() > 0 and x.max() / x.min() > 20)
+                if log:
+                    x = np.log(x)
+                span = float(x.max() - x.min()) or 1.0
+                lo = float(np.exp(x.min())) if log else float(x.min())
+                columns[name] = ((x - x.min()) / span, keys, (lo, span, log))
             self._cached_columns = columns
         return self._cached_columns
 
