@@ -53,8 +53,12 @@ def main() -> None:
     parser.add_argument("--evaluations", type=int, default=None, help="[200; quick: 50]")
     parser.add_argument("--anchors", default=None, help="comma-separated, or none [all installed]")
     parser.add_argument("--processes", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--anchor-timeout", type=float, default=1800.0,
-                        help="seconds one anchor run may take; longer ones are listed as unfinished")
+    parser.add_argument(
+        "--anchor-timeout",
+        type=float,
+        default=1800.0,
+        help="seconds one anchor run may take; longer ones are listed as unfinished",
+    )
     parser.add_argument("--anchors-cached", action="store_true",
                         help="only the anchor runs already under results/anchor-traces/")  # fmt: skip
     parser.add_argument("--out", type=Path, default=None)
