@@ -34,11 +34,13 @@ browser:
 test: lint browser
 	$(BIN)/pytest -q
 
-bench-quick: $(STAMP)
+bench-quick: $(STAMP) bench-anchors
 	for b in bench/*.py; do $(BIN)/python $$b --quick || exit 1; done
 
-# The anchors (Syne Tune, DEHB, SMAC) and the foreign tables, in their own environment.
-bench-anchors: .venv-bench/.installed
+# The anchors (Syne Tune, DEHB, SMAC) and the foreign tables (FCNet, LCDB) in their own
+# environment (they pin numpy < 2), then the tables in the format of `hpo simulate`.
+bench-anchors: .venv-bench/.installed $(STAMP)
+	@test -f results/tables/lcdb_accuracy.parquet || $(BIN)/python bench/foreign_tables.py
 .venv-bench/.installed: bench/anchors/requirements.txt
 	$(PYTHON) -m venv .venv-bench
 	.venv-bench/bin/pip install -q -r bench/anchors/requirements.txt 2> >(grep -v "is ignored: it is neither" >&2)

@@ -8,10 +8,10 @@ draws full evaluations, one after another, and the figure is the best loss found
 and each method's average rank from 20 evaluations on). Each evaluation's value is the
 mean over FCNet's four seeds. Our samplers and Optuna see the space of
 ``search_spaces/fcnet.yaml`` (numbers as log ranges, the grid's rows the only outcomes:
-a proposal is mapped to the nearest recorded row); so do the anchors.
+a proposal runs on the nearest recorded row not run yet); so do the anchors.
 
     make bench-anchors && python bench/foreign_tables.py     # the tables, once
-    python bench/fcnet_samplers.py                          # 10 seeds (3–5 for the slow ones)
+    python bench/fcnet_samplers.py                          # 10 seeds (2–5 for the slow ones)
     python bench/fcnet_samplers.py --quick                  # one set, 3 seeds, 50 evaluations
 
 Writes ``results/benchmarks/fcnet_samplers.json`` (``--quick``: ``.quick.json``).
@@ -34,7 +34,6 @@ from foreign_tables import FCNET
 from hpo import quality
 
 TABLES = sq.ROOT / "results" / "tables"
-NUMERIC = ("batch_size", "dropout_1", "dropout_2", "init_lr", "n_units_1", "n_units_2")
 OURS = ("random", "tpe", "gp", "optuna-tpe")
 ANCHORS = ("syne-random", "syne-bo", "smac-bo")
 SLOW = {"gp": 5, "syne-bo": 2, "smac-bo": 3}
@@ -43,7 +42,7 @@ SLOW = {"gp": 5, "syne-bo": 2, "smac-bo": 3}
 def table(name: str, evaluations: int) -> sq.Table:
     return sq.Table(f"fcnet_{name}", TABLES / f"fcnet_{name}.parquet", f"FCNet {name}", 1,
                     budget=evaluations, replace=True, space="search_spaces/fcnet.yaml",
-                    metric="val_loss", mode="min", numeric=NUMERIC)  # fmt: skip
+                    metric="val_loss", mode="min")  # fmt: skip
 
 
 def main() -> None:
@@ -105,8 +104,8 @@ def main() -> None:
         for m, curve in summary["_median_epochs"].items():
             c = summary["cases"][m]
             cases[m] = {
-                **{f"median_best_after_{n}": round(float(curve[n - 1]), 5) for n in at},
-                **{f"median_regret_after_{n}": round(float(curve[n - 1]) - best, 5) for n in at},
+                **{f"median_best_after_{n}": _sig(curve[n - 1]) for n in at},
+                **{f"median_regret_after_{n}": _sig(curve[n - 1] - best) for n in at},
                 "average_rank": c["average_rank"],
                 "evaluations_to_random_final": c["epochs_to_random_final"],
                 "speedup_vs_random": c["speedup_vs_random_epochs"],
@@ -114,7 +113,7 @@ def main() -> None:
             }
         cases_by_table[name] = cases
         report["tables"][name] = {"configurations": bench.curves.n_configs,
-                                  "best_val_loss": round(best, 5), "cases": cases,
+                                  "best_val_loss": _sig(best), "cases": cases,
                                   "anchor_runs_unfinished": unfinished if anchors else []}  # fmt: skip
     ranks = quality.overall_ranks(cases_by_table)
     report["average_rank_over_tables"] = ranks
@@ -126,6 +125,11 @@ def main() -> None:
     }  # fmt: skip
     report["wall_s"] = round(time.perf_counter() - started, 1)
     write_report("fcnet_samplers", report, args.quick, args.out)
+
+
+def _sig(x: float) -> float:
+    """Four significant digits: naval_propulsion's losses are around 1e-5."""
+    return float(f"{float(x):.4g}")
 
 
 if __name__ == "__main__":

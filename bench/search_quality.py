@@ -73,7 +73,7 @@ ANCHORS = (
 # Model-based methods whose decisions take seconds each run fewer seeds (at most this
 # many), and only the methods whose parallel behaviour is in question run at every W
 # (the rest at W = 1, where the ranks are read); the report lists both.
-SLOW = {"hyperband/gp": 5, "syne-mobster": 2, "syne-hypertune": 2, "smac": 3, "smac-resume": 3}
+SLOW = {"hyperband/gp": 5, "syne-mobster": 2, "syne-hypertune": 2, "smac": 2, "smac-resume": 2}
 EVERY_W = {
     "random", "hyperband/random", "hyperband/tpe", "asha/random", "asha/tpe", "asha-stop/random",
     "pasha/random", "topk/random", "optuna-tpe-hyperband", "optuna-random-sha", "syne-random",
@@ -96,7 +96,6 @@ class Table:
     space: str | None = None
     metric: str = "val_accuracy"
     mode: str = "max"
-    numeric: tuple[str, ...] = ()  # columns the anchors treat as ranges (ours: from space)
 
 
 TABLES = {
@@ -158,7 +157,11 @@ def run_anchors(table: Table, bench: quality.Benchmark, methods: list[str], seed
     cache = ANCHOR_CACHE / f"{table.name}-b{bench.total}"
     cache.mkdir(parents=True, exist_ok=True)
     jobs = [(m, w, s) for m in methods for w in _workers_for(m, workers)
-            for s in range(_seeds_for(m, seeds) if w == 1 else min(seeds, ANCHOR_SEEDS_AT_W))]  # fmt: skip
+            for s in range(min(_seeds_for(m, seeds), 10**9 if w == 1 else ANCHOR_SEEDS_AT_W))]  # fmt: skip
+    # The anchors search the space ours see: the same ranges, on the same scales.
+    space = bench.curves.space(numeric=True, hint=bench.space)
+    ranges = [n for n, p in space.params.items() if hasattr(p, "low")]
+    logs = [n for n in ranges if space.params[n].log]
 
     def one(job: tuple[str, int, int]) -> Path | None:
         m, w, s = job
@@ -184,7 +187,7 @@ def run_anchors(table: Table, bench: quality.Benchmark, methods: list[str], seed
                  "--metric", table.metric, "--mode", table.mode, "--max-epochs", str(bench.R),
                  "--eta", str(bench.eta), "--budget", str(bench.total), "--methods", m,
                  "--seeds", str(s), "--workers", str(w), "--out", str(partial),
-                 "--numeric", ",".join(table.numeric)],
+                 "--numeric", ",".join(ranges), "--log", ",".join(logs)],
             check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=timeout,
         )  # fmt: skip
 
@@ -207,7 +210,7 @@ def goals(summary: dict[str, Any], ours: list[str], anchors: list[str], budget: 
           workers: list[int], mode: str, best_ours: str) -> dict[str, Any]:  # fmt: skip
     """The issue's goals on one table, by epochs with one worker, and ASHA's busy share."""
     out: dict[str, Any] = {"our_best_method": best_ours}
-    ran = [a for a in anchors if a in summary["_median_epochs"]]
+    ran = [a for a in (*anchors, *OPTUNA) if a in summary["_median_epochs"]]  # Optuna too
     if ran:
         out.update(quality.against_rivals(summary, best_ours, ran, budget, mode))
     busy: dict[str, Any] = {}

@@ -73,10 +73,12 @@ def test_a_table_too_small_for_the_plan_offers_sampling_with_replacement(curves)
     assert len(result.scheduler.trials) == 429 and result.failures == {}
 
 
-def test_sampling_with_replacement_repeats_rows(curves) -> None:
+def test_sampling_with_replacement_repeats_rows_once_all_are_used(curves) -> None:
     sampler = TableSampler(curves, "random", 0, replace=True)
     ids = [curves.config_id(sampler.sample()) for _ in range(800)]
-    assert sampler.size is None and len(set(ids)) < len(ids)
+    assert sampler.size is None
+    assert len(set(ids[:400])) == 400 and len(set(ids[400:])) == 400  # two rounds
+    assert ids[:400] != ids[400:]  # in a new order
 
 
 def test_a_model_based_sampler_with_replacement_repeats_a_row_only_once_all_are_used(

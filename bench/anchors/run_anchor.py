@@ -57,7 +57,13 @@ class Table:
     """The recorded table as arrays, and the nearest-row lookup every anchor uses."""
 
     def __init__(
-        self, path: str, metric: str, mode: str, max_epochs: int, numeric: tuple[str, ...] = ()
+        self,
+        path: str,
+        metric: str,
+        mode: str,
+        max_epochs: int,
+        numeric: tuple[str, ...] = (),
+        log: tuple[str, ...] | None = None,
     ) -> None:
         frame = pd.read_parquet(path) if path.endswith((".parquet", ".pq")) else pd.read_csv(path)
         self.params = [c[len("config.") :] for c in frame.columns if c.startswith("config.")]
@@ -103,6 +109,9 @@ class Table:
         self._codes = {p: self.configs[p].astype(str).to_numpy() for p in self.params}
         self._lookup = {self._key(dict(zip(self.params, row, strict=True))): i
                         for i, row in enumerate(self.configs.itertuples(index=False))}  # fmt: skip
+        # The search space's scales: ours (the space file's, ``--log``) when given.
+        self.space_log = {p: (p in log if log is not None else self.log.get(p, False))
+                          for p in self.params}  # fmt: skip
         self.reset()
 
     def reset(self) -> None:
@@ -135,6 +144,13 @@ class Table:
         if exclude:
             d[list(exclude)] = np.inf
         return int(np.argmin(d))
+
+    def peek(self, config: dict[str, Any]) -> int:
+        """The row ``row`` would give, without using it."""
+        key = self._key(config)
+        if key in self._assigned:
+            return self._assigned[key]
+        return self.nearest(config, self._used if len(self._used) < self.n else frozenset())
 
     def row(self, config: dict[str, Any]) -> int:
         """The row a configuration runs on, as the project's table sampler picks it: the
@@ -189,7 +205,9 @@ def run_syne(
             if pd.api.types.is_integer_dtype(table.configs[p]):
                 space[p] = randint(int(v.min()), int(v.max()))
             else:
-                space[p] = (loguniform if table.log[p] else uniform)(float(v.min()), float(v.max()))
+                space[p] = (loguniform if table.space_log[p] else uniform)(
+                    float(v.min()), float(v.max())
+                )
     curves = np.stack([values, elapsed, table.seconds], axis=-1)  # (rows, epochs, objectives)
 
     class Rows(Blackbox):
@@ -320,9 +338,9 @@ def configspace(table: Table, seed: int) -> Any:
         if table.numeric[p]:
             v = table.configs[p].to_numpy(float)
             if pd.api.types.is_integer_dtype(table.configs[p]):
-                hps.append(CS.Integer(p, (int(v.min()), int(v.max())), log=table.log[p]))
+                hps.append(CS.Integer(p, (int(v.min()), int(v.max())), log=table.space_log[p]))
             else:
-                hps.append(CS.Float(p, (float(v.min()), float(v.max())), log=table.log[p]))
+                hps.append(CS.Float(p, (float(v.min()), float(v.max())), log=table.space_log[p]))
         else:
             hps.append(CS.Categorical(p, [str(c) for c in table.choices[p]]))
     cs.add(hps)
@@ -347,13 +365,14 @@ def run_ask_tell(
     def launch(at: float) -> bool:
         nonlocal committed, order, busy, trials
         job, config, fidelity = opt.ask()
-        row = table.row(config)
+        row = table.peek(config)
         f = max(1, min(round(fidelity), table.R))
         first = trained.get(row, 0) if resume else 0
         first = min(first, f - 1)
         cost = max(1, f - first)
         if committed + cost > budget:
-            return False
+            return False  # a job the budget cannot pay for takes no row
+        table.row(config)
         committed += cost
         t = at
         for e in range(first, f):  # every epoch this job trains is paid when it ends
@@ -468,9 +487,13 @@ def main() -> None:
     parser.add_argument("--workers", default="1")
     parser.add_argument("--out", required=True)
     parser.add_argument("--numeric", default="", help="columns to treat as ranges (a,b,c)")
+    parser.add_argument(
+        "--log", default=None, help="ranges sampled on a log scale (a,b) [by the data]"
+    )
     args = parser.parse_args()
     table = Table(args.table, args.metric, args.mode, args.max_epochs,
-                  tuple(c for c in args.numeric.split(",") if c))  # fmt: skip
+                  tuple(c for c in args.numeric.split(",") if c),
+                  None if args.log is None else tuple(c for c in args.log.split(",") if c))  # fmt: skip
     methods = args.methods.split(",")
     unknown = [m for m in methods if m not in METHODS]
     if unknown:

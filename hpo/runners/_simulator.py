@@ -255,8 +255,10 @@ class TableSampler:
     """Proposes the recorded configurations of a table.
 
     ``random`` draws rows without replacement (a seeded permutation; None once all are
-    used), or with ``replace`` any row each time (a table is then a sample of its space,
-    as a search of the real space would be, and never runs out). ``tpe`` lets a
+    used), or with ``replace`` again in a new permutation once all are used (a table is
+    then a sample of its space, as a search of the real space would be, and never runs
+    out; like a proposal of the real space, a new configuration is a row not used yet
+    while there is one). ``tpe`` lets a
     model-based sampler (ours: Optuna's TPE per epoch level; or ``gp``) propose in the
     table's space, numbers as ranges, and takes the recorded row nearest to the proposal
     that has not been used yet; with ``replace``, a used row is taken again only once every
@@ -288,7 +290,7 @@ class TableSampler:
         self._rng = np.random.default_rng(seed)
         self.used: set[int] = set()
         n = curves.n_configs
-        self._order = np.arange(n) if kind == "grid" else np.random.default_rng(seed).permutation(n)
+        self._order = np.arange(n) if kind == "grid" else self._rng.permutation(n)
         self._next = 0
         self._tpe = None
         if kind in ("tpe", "gp"):
@@ -301,8 +303,11 @@ class TableSampler:
             return None
         if self._tpe is not None:
             index = self._nearest(self._tpe.sample())
-        elif self.replace:
-            index = int(self._rng.integers(self.curves.n_configs))
+        elif self.replace:  # every row once, in a random order; then again, in a new one
+            if self._next == self.curves.n_configs:
+                self._order, self._next = self._rng.permutation(self.curves.n_configs), 0
+            index = int(self._order[self._next])
+            self._next += 1
         else:
             while int(self._order[self._next]) in self.used:
                 self._next += 1
