@@ -114,7 +114,7 @@ def _run(job: tuple[str, int, int]) -> quality.Trace:
     return _BENCH.run(*job)
 
 
-def benchmark(table: Table, quick: bool) -> quality.Benchmark:
+def benchmark(table: Table, quick: bool, share: float = 1.0) -> quality.Benchmark:
     space = SearchSettings.from_file(str(ROOT / table.space)).build_space() if table.space else None
     curves = Curves.read(str(table.path))
     bench = quality.Benchmark(curves, metric=table.metric, mode=table.mode,
@@ -122,7 +122,7 @@ def benchmark(table: Table, quick: bool) -> quality.Benchmark:
                               name=table.name)  # fmt: skip
     iterations = 1 if quick else table.iterations
     budget = table.budget // (5 if quick else 1) if table.budget else None
-    bench.total = budget or iterations * bench.hyperband_budget
+    bench.total = max(bench.R, round(share * (budget or iterations * bench.hyperband_budget)))
     return bench
 
 
@@ -258,11 +258,26 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--anchor-timeout", type=float, default=2400.0,
                         help="seconds one anchor run may take; longer ones are listed as unfinished")  # fmt: skip
+    parser.add_argument(
+        "--budget-share",
+        type=float,
+        default=1.0,
+        help="run at this share of each table's budget [1]",
+    )
+    parser.add_argument(
+        "--all-seeds",
+        action="store_true",
+        help="every method runs --seeds seeds (no fewer for the slow ones)",
+    )
     parser.add_argument("--anchors-cached", action="store_true",
                         help="only the anchor runs already under results/anchor-traces/")  # fmt: skip
     parser.add_argument("--out", type=Path, default=None, help="JSON path")
     args = parser.parse_args()
     seeds = args.seeds or (3 if args.quick else 20)
+    if not 0 < args.budget_share <= 1:
+        parser.error(f"--budget-share {args.budget_share} must be in (0, 1]")
+    if args.all_seeds:
+        SLOW.clear()
     workers = [int(w) for w in (args.workers or ("1,16" if args.quick else "1,16,64")).split(",")]
     workers = sorted(set(workers) | {1})
     names = (args.tables or ("report_grid" if args.quick else "report_grid,deep_mlp")).split(",")
@@ -299,6 +314,7 @@ def main() -> None:
         parser.error("the anchors need their environment: run `make bench-anchors` first")
     if args.quick and not args.anchors:
         anchors = [a for a in anchors if a not in SLOW]
+    slow_caps = dict(SLOW)
 
     started = time.perf_counter()
     report: dict[str, Any] = {
@@ -306,7 +322,8 @@ def main() -> None:
         "settings": {
             "seeds": seeds,
             "workers": workers,
-            "seeds_for_slow_methods": {m: _seeds_for(m, seeds) for m in SLOW},
+            "seeds_for_slow_methods": {m: _seeds_for(m, seeds) for m in slow_caps},
+            "budget_share": args.budget_share,
             "anchor_seeds_with_more_than_one_worker": min(seeds, ANCHOR_SEEDS_AT_W),
             "methods_at_every_w": sorted(EVERY_W),
             "other_methods_at_w": workers[:1],
@@ -322,7 +339,7 @@ def main() -> None:
     summaries: dict[str, tuple[Table, quality.Benchmark, dict[str, Any]]] = {}
     anchors_unfinished: dict[str, list[dict[str, Any]]] = {}
     for table in tables:
-        bench = benchmark(table, args.quick)
+        bench = benchmark(table, args.quick, args.budget_share)
         print(f"{table.name}: {bench.curves.n_configs} configurations × {bench.R} epochs, "
               f"budget {bench.total} epochs", file=sys.stderr, flush=True)  # fmt: skip
         traces = run_ours(bench, methods, seeds, workers, args.processes)
@@ -342,9 +359,8 @@ def main() -> None:
     for name, (table, bench, summary) in summaries.items():
         curves = bench.curves
         final = curves.values[table.metric][:, bench.R - 1]
-        html = (args.out or RESULTS / "search_quality.json").with_name(
-            f"search_quality_{name}{'.quick' if args.quick else ''}.html"
-        )
+        stem = args.out.stem if args.out else "search_quality" + (".quick" if args.quick else "")
+        html = (args.out or RESULTS / "search_quality.json").with_name(f"{stem}_{name}.html")
         quality.write_html(summary, bench.total, workers, html, metric=table.metric,
                            title=f"{table.title}: median best {table.metric} over {seeds} seeds")  # fmt: skip
         report["tables"][name] = {

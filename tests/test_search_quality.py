@@ -118,7 +118,8 @@ def test_the_quick_benchmark_writes_its_json_and_html(tmp_path) -> None:
 
 def test_an_unknown_table_or_anchor_is_one_clear_line() -> None:
     for args, expected in ((["--tables", "nope"], "--tables 'nope' is unknown"),
-                           (["--anchors", "hyperopt"], "--anchors 'hyperopt' is unknown")):  # fmt: skip
+                           (["--anchors", "hyperopt"], "--anchors 'hyperopt' is unknown"),
+                           (["--budget-share", "0"], "--budget-share 0.0 must be in (0, 1]")):  # fmt: skip
         done = subprocess.run([sys.executable, "bench/search_quality.py", *args], cwd=ROOT,
                               capture_output=True, text=True)  # fmt: skip
         assert done.returncode == 2 and expected in done.stderr and "Traceback" not in done.stderr
