@@ -90,7 +90,8 @@ def main() -> None:
     for name in names:
         spec = table(name, evaluations)
         bench = sq.benchmark(spec, quick=False)
-        traces = sq.run_ours(bench, list(OURS), seeds, [1], args.processes)
+        traces = sq.run_ours(bench, list(OURS), seeds, [1], args.processes,
+                             None if args.quick else sq.OURS_CACHE)  # fmt: skip
         if anchors:
             unfinished: list[dict[str, Any]] = []
             traces += sq.run_anchors(spec, bench, anchors, seeds, [1], args.processes,

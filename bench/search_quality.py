@@ -42,11 +42,14 @@ Chromium is there) ``search_quality.png``; ``--quick`` writes ``*.quick.*`` inst
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import hashlib
 import json
 import multiprocessing
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -64,6 +67,7 @@ ROOT = RESULTS.parents[1]
 ANCHOR_PYTHON = ROOT / ".venv-bench" / "bin" / "python"
 ANCHOR_SCRIPT = ROOT / "bench" / "anchors" / "run_anchor.py"
 ANCHOR_CACHE = ROOT / "results" / "anchor-traces"
+OURS_CACHE = ROOT / "results" / "ours-traces"
 
 OURS = (
     "random", "tpe", "sh/random", "sh/tpe", "hyperband/random", "hyperband/tpe",
@@ -132,16 +136,50 @@ def benchmark(table: Table, quick: bool, share: float = 1.0) -> quality.Benchmar
 
 
 def run_ours(bench: quality.Benchmark, methods: list[str], seeds: int, workers: list[int],
-             processes: int) -> list[quality.Trace]:  # fmt: skip
+             processes: int, cache: Path | None = None) -> list[quality.Trace]:  # fmt: skip
+    """Each (method, seed, W) once; with ``cache`` (the full run: ``results/ours-traces/``)
+    kept under a folder that fingerprints the library's source, so that a change to
+    ``hpo/`` runs them again."""
     global _BENCH
     _BENCH = bench
+    if cache is None:
+        cache = Path(tempfile.mkdtemp(prefix="hpo-traces-"))
+    cache = cache / _code_fingerprint() / f"{bench.name}-b{bench.total}"
+    cache.mkdir(parents=True, exist_ok=True)
     jobs = [(m, s, w) for m in methods for w in _workers_for(m, workers)
             for s in range(_seeds_for(m, seeds))]  # fmt: skip
-    jobs.sort(key=lambda j: (j[0] not in SLOW, "tpe" not in j[0], -j[2]))  # long ones first
-    if processes > 1:
+    path = {j: cache / f"{j[0].replace('/', '_')}-w{j[2]}-s{j[1]}.json" for j in jobs}
+    todo = [j for j in jobs if not path[j].exists()]
+    todo.sort(key=lambda j: (j[0] not in SLOW, "tpe" not in j[0], -j[2]))  # long ones first
+    if processes > 1 and len(todo) > 1:
         with multiprocessing.get_context("fork").Pool(processes) as pool:
-            return pool.map(_run, jobs, chunksize=1)
-    return [_run(j) for j in jobs]
+            for job, trace in zip(todo, pool.imap(_run, todo, chunksize=1), strict=True):
+                _save(trace, path[job])
+    else:
+        for job in todo:
+            _save(_run(job), path[job])
+    return [_load(path[j]) for j in jobs]
+
+
+def _code_fingerprint() -> str:
+    digest = hashlib.sha256()
+    for f in sorted((ROOT / "hpo").rglob("*.py")):
+        digest.update(f.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def _save(trace: quality.Trace, path: Path) -> None:
+    d = dataclasses.asdict(trace)
+    d["ended_at"], d["values"] = trace.ended_at.tolist(), trace.values.tolist()
+    partial = path.with_suffix(".part")
+    partial.write_text(json.dumps(d))
+    partial.rename(path)
+
+
+def _load(path: Path) -> quality.Trace:
+    d = json.loads(path.read_text())
+    d["ended_at"], d["values"] = np.asarray(d["ended_at"], float), np.asarray(d["values"], float)
+    return quality.Trace(**d)
 
 
 def _seeds_for(method: str, seeds: int) -> int:
@@ -349,7 +387,8 @@ def main() -> None:
         bench = benchmark(table, args.quick, args.budget_share)
         print(f"{table.name}: {bench.curves.n_configs} configurations × {bench.R} epochs, "
               f"budget {bench.total} epochs", file=sys.stderr, flush=True)  # fmt: skip
-        traces = run_ours(bench, methods, seeds, workers, args.processes)
+        traces = run_ours(bench, methods, seeds, workers, args.processes,
+                          None if args.quick else OURS_CACHE)  # fmt: skip
         if anchors:
             unfinished: list[dict[str, Any]] = []
             traces += run_anchors(table, bench, anchors, seeds, workers, args.processes,
