@@ -49,6 +49,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one set, 3 seeds, 50 evaluations")
     parser.add_argument("--seeds", type=int, default=None)
+    parser.add_argument("--sets", default=None, help="comma-separated FCNet sets [all four]")
     parser.add_argument("--evaluations", type=int, default=None, help="[200; quick: 50]")
     parser.add_argument("--anchors", default=None, help="comma-separated, or none [all installed]")
     parser.add_argument("--processes", type=int, default=os.cpu_count() or 1)
@@ -64,7 +65,9 @@ def main() -> None:
     args = parser.parse_args()
     seeds = args.seeds or (3 if args.quick else 10)
     evaluations = args.evaluations or (50 if args.quick else 200)
-    names = FCNET[:1] if args.quick else FCNET
+    names = args.sets.split(",") if args.sets else (FCNET[:1] if args.quick else FCNET)
+    if bad := [n for n in names if n not in FCNET]:
+        parser.error(f"--sets {bad[0]!r} is unknown; expected some of {', '.join(FCNET)}")
     missing = [n for n in names if not (TABLES / f"fcnet_{n}.parquet").exists()]
     if missing:
         parser.error("the FCNet tables are not there: run `make bench-anchors` and "
