@@ -123,33 +123,25 @@ def main() -> None:
         result = one_dataset(table[table["openmlid"] == i], args.eta)
         if result is not None:
             rows[int(i)] = result
-    regrets = [r["regret"] for r in rows.values()]
-    cheap = [r["regret_smallest_size_pick"] for r in rows.values()]
 
-    def share(values: list[float], within: float) -> float:
-        return round(float(np.mean([v <= within + 1e-12 for v in values])), 4)
+    def summary(regret: str, cost: str) -> dict[str, float]:
+        values = [r[regret] for r in rows.values()]
+
+        def share(within: float) -> float:
+            return round(float(np.mean([v <= within + 1e-12 for v in values])), 4)
+
+        return {"best_learner_chosen": share(0.0), "within_0.5_points": share(0.005),
+                "within_1_point": share(0.01), "median_regret": round(statistics.median(values), 5),
+                "mean_regret": round(statistics.fmean(values), 5),
+                "median_cost_share_of_exhaustive": round(
+                    statistics.median(r[cost] for r in rows.values()), 4)}  # fmt: skip
 
     report = {
         "benchmark": "lcdb_halving",
         "settings": {"eta": args.eta, "scheduler": "sh, resource samples, grid of the learners",
                      "datasets": len(rows), "value": "validation accuracy (LCDB's mean over seeds)"},
-        "successive_halving": {
-            "best_learner_chosen": share(regrets, 0.0),
-            "within_0.5_points": share(regrets, 0.005),
-            "within_1_point": share(regrets, 0.01),
-            "median_regret": round(statistics.median(regrets), 5),
-            "mean_regret": round(statistics.fmean(regrets), 5),
-            "median_cost_share_of_exhaustive": round(statistics.median(r["cost_share"] for r in rows.values()), 4),
-        },
-        "smallest_size_pick": {
-            "best_learner_chosen": share(cheap, 0.0),
-            "within_0.5_points": share(cheap, 0.005),
-            "within_1_point": share(cheap, 0.01),
-            "median_regret": round(statistics.median(cheap), 5),
-            "mean_regret": round(statistics.fmean(cheap), 5),
-            "median_cost_share_of_exhaustive": round(
-                statistics.median(r["cost_share_smallest_size_pick"] for r in rows.values()), 4),
-        },
+        "successive_halving": summary("regret", "cost_share"),
+        "smallest_size_pick": summary("regret_smallest_size_pick", "cost_share_smallest_size_pick"),
         "datasets": {str(k): {kk: (round(v, 5) if isinstance(v, float) else v) for kk, v in r.items()}
                      for k, r in rows.items()},
         "wall_s": round(time.perf_counter() - started, 1),
