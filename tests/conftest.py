@@ -110,25 +110,61 @@ def _ray_bin() -> str:
 
 
 @pytest.fixture(scope="session")
-def ray_address():
-    """Start `ray start --head` on 127.0.0.1 once; yield its address; stop it at the end."""
+def ray_address(tmp_path_factory):
+    """Start `ray start --head --block` on 127.0.0.1 once; yield its address; stop only it.
+
+    `ray stop` would stop every Ray on the machine (another test session's, a user's), so
+    the head runs in its own process group and is ended by a signal to that group.
+    """
     port = _free_port()
     env = {**os.environ, **RAY_ENV}
-    subprocess.run(
-        [_ray_bin(), "start", "--head", f"--port={port}", "--num-cpus=2", "--include-dashboard=false",
-         "--disable-usage-stats"],
-        env=env, check=True, capture_output=True,
-    )  # fmt: skip
+    log = tmp_path_factory.mktemp("ray-head") / "head.log"
+    with log.open("w") as out:
+        head = subprocess.Popen(
+            [_ray_bin(), "start", "--head", f"--port={port}", "--num-cpus=2",
+             "--include-dashboard=false", "--disable-usage-stats", "--block"],
+            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
     os.environ.update(RAY_ENV)
     address = f"127.0.0.1:{port}"
     try:
+        _wait_for_head(head, log)
         yield address
     finally:
         import ray
 
         if ray.is_initialized():
             ray.shutdown()
-        subprocess.run([_ray_bin(), "stop", "--force"], env=env, capture_output=True)
+        _stop_process_group(head)
+
+
+def _wait_for_head(head: subprocess.Popen, log: Path, timeout: float = 120.0) -> None:
+    """Until `ray start --block` says it blocks (the head is up), or fail with its log."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while "will now block" not in log.read_text():
+        if head.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"ray start --head failed:\n{log.read_text()}")
+        time.sleep(0.2)
+
+
+def _stop_process_group(proc: subprocess.Popen) -> None:
+    """SIGTERM the group (Ray shuts its node down), SIGKILL whatever is left after 30 s."""
+    import signal
+
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        pass
+    except ProcessLookupError:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
 
 
 @pytest.fixture(scope="session")
