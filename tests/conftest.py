@@ -84,6 +84,7 @@ __all__ = ["curve", "drive", "finite", "np"]
 
 # -- Ray: one head node per test session, on loopback, joined by every Ray test ---------------
 
+import contextlib
 import os  # noqa: E402
 import shutil  # noqa: E402
 import socket  # noqa: E402
@@ -160,10 +161,8 @@ def _stop_process_group(proc: subprocess.Popen) -> None:
         pass
     except ProcessLookupError:
         return
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     proc.wait()
 
 
