@@ -84,7 +84,7 @@ __all__ = ["curve", "drive", "finite", "np"]
 
 # -- Ray: one head node per test session, on loopback, joined by every Ray test ---------------
 
-import contextlib
+import contextlib  # noqa: E402
 import os  # noqa: E402
 import shutil  # noqa: E402
 import socket  # noqa: E402
