@@ -316,11 +316,29 @@ class StudyWriter:
                      driver),
                 )  # fmt: skip
         except sqlite3.IntegrityError:
-            raise StoreError(
-                f"study {self.name!r} already exists in {self.storage}; continue it with "
-                f"`hpo resume {self.name}` or give another --study name"
-            ) from None
+            raise StoreError(self._exists_message()) from None
         self.study_id = cur.lastrowid
+
+    def _exists_message(self) -> str:
+        """Why a new study of this name cannot be made, and what to do instead.
+
+        This writer holds the study's lock, so no other search is writing it now: a
+        finished study is shown, not resumed; any other one can be continued.
+        """
+        row = self.conn.execute(
+            "SELECT status FROM studies WHERE name = ?", (self.name,)
+        ).fetchone()
+        status = row["status"] if row is not None else "unknown"
+        if status == "running":  # its writer died without closing it (a kill, a crash)
+            status = "interrupted"
+        if status == "finished":
+            advice = f"see `hpo best {self.name}`"
+        else:
+            advice = f"continue it with `hpo resume {self.name}`"
+        return (
+            f"study {self.name!r} already exists in {self.storage} ({status}); {advice} "
+            "or give another --study name"
+        )
 
     def exists(self) -> bool:
         return (

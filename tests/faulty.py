@@ -86,3 +86,15 @@ class SlowToy:
 
     def restore(self, state):
         self.toy.restore(state)
+
+
+class Gated(MLPTrainer):
+    """An MLP that trains one epoch, then waits until the file named by ``HPO_TEST_GATE``
+    exists: a search that is certainly still writing its study while a test looks at it."""
+
+    def step(self):
+        metrics = super().step()
+        gate = Path(os.environ["HPO_TEST_GATE"])
+        while not gate.exists():
+            time.sleep(0.05)
+        return metrics

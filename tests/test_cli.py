@@ -229,18 +229,32 @@ def test_ctrl_c_stops_cleanly_and_resume_finishes(tmp_path, space) -> None:
 
 
 def test_two_searches_on_one_study_the_second_is_refused(tmp_path, space) -> None:
-    db = tmp_path / "s.db"
-    proc = _start(space, db, "busy", "--max-epochs", "243", "--dataset", "digits")
+    # The first search waits at a gate after its first epoch, so it is certainly still
+    # writing the study while the second search is tried, however loaded the machine is.
+    db, gate = tmp_path / "s.db", tmp_path / "gate"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hpo", "run", space, *SMALL, "--trainer", "tests.faulty:Gated",
+         "--study", "busy", "--storage", str(db)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "HPO_TEST_GATE": str(gate), "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
     try:
-        _wait_for_epochs(db, 5, proc, "busy")
+        # Printed once the study is made and its lock held.
+        while not (line := proc.stdout.readline()).startswith("study 'busy' in"):
+            assert line, f"the first search ended early: {proc.stderr.read()}"
         for args in (["resume", "busy"], ["run", space, *SMALL, "--study", "busy"]):
-            result = hpo(*args, "--storage", str(db))
+            result = hpo(*args, "--storage", str(db), env={"HPO_TEST_GATE": str(gate)})
             assert result.returncode == 2
             assert "being written by another search (pid" in result.stderr
+            assert "hpo resume" not in result.stderr and "Traceback" not in result.stderr
         assert proc.poll() is None, "the first search was still running"
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+    # Once nobody writes it, the same refusal says how to continue it.
+    again = hpo("run", space, *SMALL, "--study", "busy", "--storage", str(db))
+    assert again.returncode == 2
+    assert "already exists" in again.stderr and "continue it with `hpo resume busy`" in again.stderr
 
 
 def test_simulate_replays_an_exported_study(tmp_path, space) -> None:

@@ -143,11 +143,18 @@ def test_a_second_writer_of_one_study_is_refused(tmp_path) -> None:
     StudyWriter(db, "a").close()  # and the lock goes with its writer
 
 
-def test_creating_an_existing_study_is_refused(tmp_path) -> None:
+def test_creating_an_existing_study_is_refused_with_what_to_do_instead(tmp_path) -> None:
     db = tmp_path / "s.db"
-    run(db, "a", settings())
+    run(db, "a", settings())  # finished: shown, not resumed
     writer = StudyWriter(db, "a")
-    with pytest.raises(StoreError, match=r"already exists.*hpo resume a"):
+    with pytest.raises(StoreError, match=r"already exists.*\(finished\); see `hpo best a`"):
+        writer.create({}, metric="m", mode="max", scheduler="x")
+    writer.close()
+    run(db, "b", settings(), crash_after=3)  # killed: continued
+    writer = StudyWriter(db, "b")
+    with pytest.raises(
+        StoreError, match=r"already exists.*\(running\); continue it with `hpo resume b`"
+    ):
         writer.create({}, metric="m", mode="max", scheduler="x")
     writer.close()
 
