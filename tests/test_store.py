@@ -153,7 +153,7 @@ def test_creating_an_existing_study_is_refused_with_what_to_do_instead(tmp_path)
     run(db, "b", settings(), crash_after=3)  # killed: continued
     writer = StudyWriter(db, "b")
     with pytest.raises(
-        StoreError, match=r"already exists.*\(running\); continue it with `hpo resume b`"
+        StoreError, match=r"already exists.*\(interrupted\); continue it with `hpo resume b`"
     ):
         writer.create({}, metric="m", mode="max", scheduler="x")
     writer.close()
