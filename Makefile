@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install demo test lint browser bench-quick bench-anchors clean
+.PHONY: install demo test lint browser readme bench-quick bench-anchors clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ browser:
 	  echo "installing Debian's chromium for the dashboard tests"; \
 	  (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null 2>&1 || \
 	  (sudo apt-get update -qq && sudo apt-get install -y -qq chromium) >/dev/null; }
+
+# The README's console examples, rewritten from what the commands print (tests/test_readme.py
+# fails while any is stale).
+readme: $(STAMP)
+	$(BIN)/python -m tests.readme_console --write
 
 test: lint browser
 	$(BIN)/pytest -q
