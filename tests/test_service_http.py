@@ -331,6 +331,19 @@ def test_clients_refuse_an_https_server_they_cannot_verify_in_one_line(
     assert "Traceback" not in missing.stderr + not_pem.stderr
 
 
+def test_clients_refuse_a_certificate_that_does_not_name_the_host(tmp_path) -> None:
+    from hpo.service import TLSFiles, create_app, serving_in_thread
+    from tests.certs import make_pki
+
+    pki = make_pki(tmp_path / "pki", ["localhost"])  # not 127.0.0.1
+    app = create_app(str(tmp_path / "s.db"))
+    with serving_in_thread(app, tls=TLSFiles(pki.cert, pki.key)) as url:
+        assert url.startswith("https://127.0.0.1:")
+        with pytest.raises(hpo_client.ClientError, match="IP address mismatch") as refused:
+            hpo_client.connect(url, ca=pki.ca, retry_for=5).health()
+    assert refused.value.message.endswith("the certificate does not name this host")
+
+
 @pytest.mark.parametrize(
     "case, expected",
     [
