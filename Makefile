@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install demo test lint browser readme bench-quick bench-anchors clean
+.PHONY: install demo test lint browser netns readme bench-quick bench-anchors clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,7 +36,14 @@ browser:
 readme: $(STAMP)
 	$(BIN)/python -m tests.readme_console --write
 
-test: lint browser
+# The tests of several hosts (tests/netns.py) make network namespaces with Debian's iproute2.
+netns:
+	@command -v ip >/dev/null || { \
+	  echo "installing Debian's iproute2 for the tests of several hosts"; \
+	  (apt-get update -qq && apt-get install -y -qq iproute2) >/dev/null 2>&1 || \
+	  (sudo apt-get update -qq && sudo apt-get install -y -qq iproute2) >/dev/null; }
+
+test: lint browser netns
 	$(BIN)/pytest -q
 
 bench-quick: $(STAMP) bench-anchors

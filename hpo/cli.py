@@ -42,6 +42,20 @@ token_option = click.option(
     envvar="HPO_TOKEN",
     help="The server's bearer token. [env: HPO_TOKEN]",
 )
+ca_option = click.option(
+    "--ca",
+    envvar="HPO_CA",
+    metavar="FILE",
+    help="Trust this CA certificate (PEM) for an https server with a private CA. [env: HPO_CA]",
+)
+tls_cert_option = click.option(
+    "--tls-cert",
+    metavar="FILE",
+    help="Speak HTTPS with this certificate (PEM, its chain after it); needs --tls-key.",
+)
+tls_key_option = click.option(
+    "--tls-key", metavar="FILE", help="The certificate's private key (PEM, unencrypted)."
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -290,13 +304,13 @@ def _summary(outcome: Any, storage: str) -> None:
 class _Source:
     """Where ``list``, ``status``, ``best`` and ``export`` read: the database, or a server."""
 
-    def __init__(self, storage: str, server: str | None, token: str | None) -> None:
-        self.storage, self.server, self.token = storage, server, token
+    def __init__(
+        self, storage: str, server: str | None, token: str | None, ca: str | None = None
+    ) -> None:
+        self.storage, self.server, self.token, self.ca = storage, server, token, ca
 
     def _client(self) -> Any:
-        from hpo.client import connect
-
-        return connect(self.server, token=self.token, retry_for=3.0)
+        return _connect(self.server, token=self.token, ca=self.ca, retry_for=3.0)
 
     def studies(self) -> Any:
         import pandas as pd
@@ -348,9 +362,10 @@ class _Source:
 @storage_option
 @server_option
 @token_option
-def list_studies(storage: str, server: str | None, token: str | None) -> None:
+@ca_option
+def list_studies(storage: str, server: str | None, token: str | None, ca: str | None) -> None:
     """List the studies in the database."""
-    frame = _Source(storage, server, token).studies()
+    frame = _Source(storage, server, token, ca).studies()
     if frame.empty:
         click.echo(f"no studies in {server or storage}")
         return
@@ -368,10 +383,11 @@ def list_studies(storage: str, server: str | None, token: str | None) -> None:
 @storage_option
 @server_option
 @token_option
+@ca_option
 def status(study: str, sort: str, limit: int, storage: str, server: str | None,
-           token: str | None) -> None:  # fmt: skip
+           token: str | None, ca: str | None) -> None:  # fmt: skip
     """Show a study's progress and a table of its trials."""
-    info, trials = _Source(storage, server, token).study_and_trials(study)
+    info, trials = _Source(storage, server, token, ca).study_and_trials(study)
     click.echo(
         f"{study}: {info['status']}, {info['scheduler']}, {len(trials)} trials, "
         f"{info['epochs_spent']} of {info['planned_budget']} planned epochs"
@@ -403,9 +419,11 @@ def status(study: str, sort: str, limit: int, storage: str, server: str | None,
 @storage_option
 @server_option
 @token_option
-def best(study: str, as_json: bool, storage: str, server: str | None, token: str | None) -> None:
+@ca_option
+def best(study: str, as_json: bool, storage: str, server: str | None, token: str | None,
+         ca: str | None) -> None:  # fmt: skip
     """Print the best trial of a study: its value, epochs and configuration."""
-    result = _Source(storage, server, token).best(study)
+    result = _Source(storage, server, token, ca).best(study)
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
@@ -422,12 +440,14 @@ def best(study: str, as_json: bool, storage: str, server: str | None, token: str
 @storage_option
 @server_option
 @token_option
-def export(study: str, output: Path, storage: str, server: str | None, token: str | None) -> None:
+@ca_option
+def export(study: str, output: Path, storage: str, server: str | None, token: str | None,
+           ca: str | None) -> None:  # fmt: skip
     """Export every epoch of a study, with its trial's configuration, to CSV or Parquet."""
     suffix = output.suffix.lower()
     if suffix not in (".csv", ".parquet"):
         raise UsageError(f"-o {output}: expected a .csv or .parquet file name")
-    rows, trials = _Source(storage, server, token).export(study, output)
+    rows, trials = _Source(storage, server, token, ca).export(study, output)
     click.echo(f"wrote {rows} epochs of {trials} trials to {output}")
 
 
@@ -455,8 +475,11 @@ def export(study: str, output: Path, storage: str, server: str | None, token: st
     type=click.Path(dir_okay=False),
     help="Write one offline HTML file instead of serving.",
 )
+@tls_cert_option
+@tls_key_option
 @storage_option
-def dashboard(study: str | None, port: int, host: str, html_file: str | None, storage: str) -> None:
+def dashboard(study: str | None, port: int, host: str, html_file: str | None, tls_cert: str | None,
+              tls_key: str | None, storage: str) -> None:  # fmt: skip
     """Serve a live dashboard of STUDY (or of every study), read-only, or export it as HTML."""
     from hpo.dashboard import DashboardData, study_url, write_html
     from hpo.service import create_app
@@ -469,12 +492,15 @@ def dashboard(study: str | None, port: int, host: str, html_file: str | None, st
         return
     if study is not None:
         DashboardData(storage).study(study)  # an unknown study is an error now, not a 404 later
+    tls = _server_tls(tls_cert, tls_key)
     token = _server_token(host, storage, required=None)
+    _warn_clear_token(host, token, tls)
     app = create_app(storage, token=token, readonly=True)
     path = study_url(study) if study else "/"
     _serve(
-        app, host, port, f"dashboard of {study or 'every study'} at {{url}}{path} (Ctrl-C to stop)"
-    )
+        app, host, port, f"dashboard of {study or 'every study'} at {{url}}{path} (Ctrl-C to stop)",
+        tls=tls,
+    )  # fmt: skip
     click.echo("dashboard stopped")
 
 
@@ -489,16 +515,20 @@ def dashboard(study: str | None, port: int, host: str, html_file: str | None, st
               show_default=True, help="The largest checkpoint a client may upload.")  # fmt: skip
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
               default="warning", show_default=True)  # fmt: skip
+@tls_cert_option
+@tls_key_option
 @storage_option
 def serve(host: str, port: int, auth: bool | None, max_checkpoint_mb: float, log_level: str,
-          storage: str) -> None:  # fmt: skip
+          tls_cert: str | None, tls_key: str | None, storage: str) -> None:  # fmt: skip
     """Serve the search as a service: the API for clients and workers, and the dashboard."""
     from hpo.service import create_app
 
+    tls = _server_tls(tls_cert, tls_key)
     token = _server_token(host, storage, required=auth)
+    _warn_clear_token(host, token, tls)
     app = create_app(storage, token=token, max_checkpoint_bytes=int(max_checkpoint_mb * 2**20))
     _serve(app, host, port, f"hpo service at {{url}} (API: {{url}}/docs, dashboard: {{url}}/), "
-           f"studies in {storage}; Ctrl-C to stop", log_level=log_level)  # fmt: skip
+           f"studies in {storage}; Ctrl-C to stop", log_level=log_level, tls=tls)  # fmt: skip
     click.echo("server stopped")
 
 
@@ -519,16 +549,36 @@ def _server_token(host: str, storage: str, *, required: bool | None) -> str | No
     return token
 
 
-def _serve(app: Any, host: str, port: int, banner: str, log_level: str = "warning") -> None:
+def _server_tls(cert: str | None, key: str | None) -> Any:
+    """The server's certificate and key (a ``TLSFiles``), None for plain HTTP; checked now."""
+    from hpo.service import TLSFiles
+
+    try:
+        return TLSFiles.from_options(cert, key, names=("--tls-cert", "--tls-key"))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _warn_clear_token(host: str, token: str | None, tls: Any) -> None:
+    """One line when a token would cross the network in clear (off loopback, no TLS)."""
+    from hpo.service import is_loopback
+
+    if token is not None and tls is None and not is_loopback(host):
+        click.echo(f"warning: --host {host} without --tls-cert/--tls-key: the token crosses the "
+                   "network in clear (anyone on the path can read it and use it)", err=True)  # fmt: skip
+
+
+def _serve(app: Any, host: str, port: int, banner: str, log_level: str = "warning",
+           tls: Any = None) -> None:  # fmt: skip
     from hpo.service._server import bind, serve, url_of
 
     try:
         sock = bind(host, port)
     except OSError as exc:
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    click.echo(banner.format(url=url_of(sock)))
+    click.echo(banner.format(url=url_of(sock, tls=tls is not None)))
     try:
-        serve(app, sock, log_level=log_level)
+        serve(app, sock, log_level=log_level, tls=tls)
     except KeyboardInterrupt:
         pass
     finally:
@@ -550,11 +600,12 @@ def _serve(app: Any, host: str, port: int, banner: str, log_level: str = "warnin
 @click.option("--wait", type=click.FloatRange(min=0, max=60), default=10.0, show_default=True,
               help="Seconds the server may hold an ask for work while nothing can start.")  # fmt: skip
 @token_option
+@ca_option
 def worker(url: str, study_name: str, trainer: str, dataset: str, target: str | None,
            trainer_options: str, client_id: str | None, max_trials: int | None, wait: float,
-           token: str | None) -> None:  # fmt: skip
+           token: str | None, ca: str | None) -> None:  # fmt: skip
     """Train trials of a served study with a trainer class, until the study is finished."""
-    from hpo.client import connect, default_client_id
+    from hpo.client import default_client_id
     from hpo.trainer_spec import TrainerSpec
     from hpo.worker import run_worker
 
@@ -565,7 +616,7 @@ def worker(url: str, study_name: str, trainer: str, dataset: str, target: str | 
     if not isinstance(options, dict):
         raise UsageError("--trainer-options must be a JSON object")
     client_id = client_id or default_client_id()
-    with connect(url, token=token) as client:
+    with _connect(url, token=token, ca=ca) as client:
         study = client.study(study_name)
         info = study.info()  # an unknown study or a wrong token: one line now
         spec = TrainerSpec(trainer, dataset or None, target, options,
@@ -588,6 +639,7 @@ def worker(url: str, study_name: str, trainer: str, dataset: str, target: str | 
 @click.argument("space_file", metavar="SPACE.yaml", type=click.Path(dir_okay=False))
 @click.option("--server", required=True, metavar="URL", help="The hpo server to run it.")
 @token_option
+@ca_option
 @click.option("--study", "study_name", help="Study name. [default: SPACE-SCHEDULER-TIME]")
 @click.option("--scheduler", type=click.Choice(SCHEDULERS), help="[default: hyperband]")
 @click.option("--sampler", type=click.Choice(SAMPLERS), help="[default: random]")
@@ -611,18 +663,16 @@ def worker(url: str, study_name: str, trainer: str, dataset: str, target: str | 
 @click.option("--gpus-per-trial", type=click.FloatRange(min=0))
 @click.option("--trial-timeout", type=click.FloatRange(min=0, min_open=True))
 @click.option("--max-failures", type=click.IntRange(min=0))
-def submit(space_file: str, server: str, token: str | None, study_name: str | None,
-           **options: Any) -> None:  # fmt: skip
+def submit(space_file: str, server: str, token: str | None, ca: str | None,
+           study_name: str | None, **options: Any) -> None:  # fmt: skip
     """Hand a search to a server (hpo serve), which runs it on its own workers."""
-    from hpo.client import connect
-
     settings = SearchSettings.from_file(space_file, options)
     settings.build_scheduler()  # a plan that cannot run is refused here, not on the server
     name = study_name or f"{settings.name}-{settings.scheduler}-{time.strftime('%Y%m%d-%H%M%S')}"
     values = settings.to_dict()
     space = values.pop("space")
     values.pop("name")
-    with connect(server, token=token, retry_for=3.0) as client:
+    with _connect(server, token=token, ca=ca, retry_for=3.0) as client:
         info = client.create_study(name, space, managed=True, **values).info()
     click.echo(f"submitted {name!r} to {server}: {info['status']}, {info['scheduler']}")
     for line in info["plan"]:
@@ -914,6 +964,16 @@ def main(argv: list[str] | None = None) -> int:
         click.echo("hpo: interrupted", err=True)
         return 130
     return result if isinstance(result, int) else 0
+
+
+def _connect(url: str, **kwargs: Any) -> Any:
+    """A client of the server at ``url``; a bad ``--ca`` is one line (UsageError)."""
+    from hpo.client import connect
+
+    try:
+        return connect(url, **kwargs)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _client_error() -> type[Exception]:

@@ -18,6 +18,10 @@ could repeat a call (the same ``client_id`` gets the same assignment, a report o
 same epoch is recorded once). A lease lost to another client (this one was silent too
 long) makes :meth:`Trial.report` answer ``stop``.
 
+An ``https://`` URL is verified against the public CAs (certifi's, as httpx does); a server
+with a certificate of a private CA is trusted with ``ca=`` (or ``$HPO_CA``), the CA's PEM
+file. A certificate that cannot be verified is refused at once with one line, not retried.
+
 Checkpoints travel as pickles of whatever the training code passes: load them only from
 a server you trust, as with any pickle.
 """
@@ -29,10 +33,12 @@ import os
 import pickle
 import random
 import socket
+import ssl
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -62,11 +68,30 @@ def connect(
     url: str,
     *,
     token: str | None = None,
+    ca: str | Path | None = None,
     timeout: float = 30.0,
     retry_for: float = 300.0,
 ) -> Client:
-    """A client of the server at ``url``; ``token`` defaults to ``$HPO_TOKEN``."""
-    return Client(url, token=token, timeout=timeout, retry_for=retry_for)
+    """A client of the server at ``url``; ``token`` defaults to ``$HPO_TOKEN``, ``ca`` (the
+    PEM certificate of a private CA that signed the server's) to ``$HPO_CA``."""
+    return Client(url, token=token, ca=ca, timeout=timeout, retry_for=retry_for)
+
+
+def tls_verification(ca: str | Path | None = None) -> ssl.SSLContext | bool:
+    """What an https connection trusts: only the CA in file ``ca`` (default ``$HPO_CA``), or
+    the public CAs httpx trusts (True). Raises ValueError if ``ca`` is not a PEM certificate."""
+    ca = ca if ca is not None else os.environ.get("HPO_CA") or None
+    if ca is None:
+        return True
+    path = Path(ca)
+    if not path.is_file():
+        raise ValueError(f"CA certificate {str(ca)!r}: no such file")
+    try:
+        return ssl.create_default_context(cafile=str(path))
+    except ssl.SSLError:
+        raise ValueError(
+            f"CA certificate {str(ca)!r}: expected a PEM certificate (-----BEGIN CERTIFICATE-----)"
+        ) from None
 
 
 class Client:
@@ -77,6 +102,7 @@ class Client:
         url: str,
         *,
         token: str | None = None,
+        ca: str | Path | None = None,
         timeout: float = 30.0,
         retry_for: float = 300.0,
         transport: httpx.BaseTransport | None = None,
@@ -86,7 +112,11 @@ class Client:
         self.url = url.rstrip("/")
         self.retry_for = retry_for
         self._http = httpx.Client(
-            base_url=self.url, headers=headers, timeout=timeout, transport=transport
+            base_url=self.url,
+            headers=headers,
+            timeout=timeout,
+            transport=transport,
+            verify=tls_verification(ca),
         )
         self._heartbeats = _Heartbeats()
 
@@ -130,13 +160,17 @@ class Client:
             try:
                 response = self._http.request(method, path, **kwargs)
             except httpx.TransportError as exc:
+                _refuse_tls_failure(self.url, exc)
                 problem = f"{type(exc).__name__}: {exc}"
             else:
                 if response.status_code not in RETRIED_STATUS:
                     break
                 problem = f"HTTP {response.status_code}"
             if time.monotonic() + delay > give_up:
-                raise ClientError(0, f"cannot reach {self.url} ({problem})")
+                hint = ""
+                if self.url.startswith("http:") and "RemoteProtocolError" in problem:
+                    hint = "; if the server speaks TLS, use its https:// URL"
+                raise ClientError(0, f"cannot reach {self.url} ({problem}){hint}")
             time.sleep(delay * (0.5 + random.random()))
             delay = min(delay * 2, 2.0)
         if response.status_code >= 400:
@@ -379,6 +413,21 @@ class _Heartbeats:
                         self.discard(trial)
                 except ClientError as exc:
                     log.warning("trial %s: heartbeat failed: %s", trial.trial_id, exc.message)
+
+
+def _refuse_tls_failure(url: str, exc: BaseException) -> None:
+    """A TLS failure does not heal by retrying: raise it at once, in one line."""
+    cause: BaseException | None = exc
+    while cause is not None and not isinstance(cause, ssl.SSLError):
+        cause = cause.__cause__ or cause.__context__
+    if isinstance(cause, ssl.SSLCertVerificationError):
+        reason = cause.verify_message or cause.reason or "certificate verify failed"
+        hint = ("the certificate does not name this host" if "mismatch" in reason.lower()
+                else "a server with a private CA needs its CA certificate: --ca FILE or HPO_CA")  # fmt: skip
+        raise ClientError(0, f"cannot verify the TLS certificate of {url} ({reason}); {hint}")
+    if isinstance(cause, ssl.SSLError):
+        raise ClientError(0, f"no TLS connection to {url} ({cause.reason or cause}); "
+                             "does the server speak https (hpo serve --tls-cert)?")  # fmt: skip
 
 
 def _number(value: Any) -> float | None:

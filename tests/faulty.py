@@ -67,7 +67,8 @@ class NaNing(MLPTrainer):
 
 class SlowToy:
     """The toy trainer (a curve towards ``quality``) with 50 ms epochs: a client that is
-    still training when the test kills it."""
+    still training when the test kills it. With ``HPO_TEST_HOLD_AT=N`` in its environment
+    it never ends epoch N: it is certainly mid-trial when the test kills it."""
 
     def __init__(self, dataset=None) -> None:
         from trainers.toy import ToyTrainer
@@ -79,6 +80,9 @@ class SlowToy:
 
     def step(self):
         time.sleep(0.05)
+        if self.toy.epoch + 1 == int(os.environ.get("HPO_TEST_HOLD_AT", "0")):
+            while True:
+                time.sleep(1)
         return self.toy.step()
 
     def save(self):

@@ -282,6 +282,114 @@ def test_only_loopback_goes_without_a_token(tmp_path) -> None:
     assert refused.returncode == 2 and "needs the token" in refused.stderr
 
 
+# -- TLS ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    """A test CA and a server certificate for loopback (tests/certs.py)."""
+    from tests.certs import make_pki
+
+    return make_pki(tmp_path_factory.mktemp("pki"), ["127.0.0.1", "localhost"])
+
+
+def test_serve_tls_speaks_https_to_clients_that_trust_its_ca(server, pki, tmp_path) -> None:
+    s = server("--auth", "--tls-cert", str(pki.cert), "--tls-key", str(pki.key))
+    assert s.url.startswith("https://127.0.0.1:")
+    token = (tmp_path / "s.db.token").read_text().strip()
+    with hpo_client.connect(s.url, token=token, ca=pki.ca) as client:
+        study = client.create_study("tls", SPACE, max_epochs=3)
+        assert study.run(toy_train) > 0 and study.info()["status"] == "finished"
+    listed = hpo("list", "--server", s.url, "--ca", str(pki.ca), env={"HPO_TOKEN": token})
+    assert listed.returncode == 0 and "tls" in listed.stdout, listed.stderr
+    best = hpo("best", "tls", "--server", s.url, env={"HPO_TOKEN": token, "HPO_CA": str(pki.ca)})
+    assert best.returncode == 0 and "best" in best.stdout, best.stderr
+    with pytest.raises(httpx.TransportError):  # no plain HTTP on the TLS port
+        httpx.get(s.url.replace("https:", "http:") + "/api/health")
+
+
+def test_clients_refuse_an_https_server_they_cannot_verify_in_one_line(
+    server, pki, tmp_path
+) -> None:
+    from tests.certs import make_pki
+
+    s = server("--tls-cert", str(pki.cert), "--tls-key", str(pki.key))
+    for untrusted in (
+        hpo("list", "--server", s.url, env={"HPO_CA": ""}, timeout=60),
+        hpo("worker", s.url, "--study", "x", "--dataset", "", env={"HPO_CA": ""}, timeout=60),
+    ):  # refused at once: the worker, which retries for minutes what cannot connect, too
+        assert untrusted.returncode == 1 and untrusted.stderr.count("\n") == 1, untrusted.stderr
+        assert untrusted.stderr.startswith(f"hpo: cannot verify the TLS certificate of {s.url}")
+        assert "--ca FILE or HPO_CA" in untrusted.stderr
+    other = make_pki(tmp_path / "other", ["127.0.0.1"], name="another")
+    with pytest.raises(hpo_client.ClientError, match="cannot verify the TLS certificate"):
+        hpo_client.connect(s.url, ca=other.ca, retry_for=5).health()
+    missing = hpo("list", "--server", s.url, "--ca", str(tmp_path / "nope.pem"))
+    assert missing.returncode == 2 and "nope.pem': no such file" in missing.stderr
+    not_pem = hpo("status", "x", "--server", s.url, "--ca", str(pki.key))
+    assert not_pem.returncode == 2 and "expected a PEM certificate" in not_pem.stderr
+    assert "Traceback" not in missing.stderr + not_pem.stderr
+
+
+def test_clients_refuse_a_certificate_that_does_not_name_the_host(tmp_path) -> None:
+    from hpo.service import TLSFiles, create_app, serving_in_thread
+    from tests.certs import make_pki
+
+    pki = make_pki(tmp_path / "pki", ["localhost"])  # not 127.0.0.1
+    app = create_app(str(tmp_path / "s.db"))
+    with serving_in_thread(app, tls=TLSFiles(pki.cert, pki.key)) as url:
+        assert url.startswith("https://127.0.0.1:")
+        with pytest.raises(hpo_client.ClientError, match="IP address mismatch") as refused:
+            hpo_client.connect(url, ca=pki.ca, retry_for=5).health()
+    assert refused.value.message.endswith("the certificate does not name this host")
+
+
+@pytest.mark.parametrize(
+    "case, expected",
+    [
+        ("cert only", "--tls-cert needs --tls-key too"),
+        ("key only", "--tls-key needs --tls-cert too"),
+        ("missing cert", "nope.pem': no such file"),
+        ("another key", "is not the private key of --tls-cert"),
+        ("not a certificate", "expected a PEM certificate and its PEM private key"),
+    ],
+)
+def test_serve_refuses_bad_tls_files_in_one_line(pki, tmp_path, case, expected) -> None:
+    from tests.certs import make_pki
+
+    cert, key = str(pki.cert), str(pki.key)
+    args = {
+        "cert only": ["--tls-cert", cert],
+        "key only": ["--tls-key", key],
+        "missing cert": ["--tls-cert", str(tmp_path / "nope.pem"), "--tls-key", key],
+        "another key": ["--tls-cert", cert, "--tls-key", str(make_pki(tmp_path, ["::1"]).key)],
+        "not a certificate": ["--tls-cert", key, "--tls-key", key],
+    }[case]
+    refused = hpo("serve", "--port", "0", "--storage", str(tmp_path / "s.db"), *args, timeout=60)
+    assert refused.returncode == 2 and expected in refused.stderr, refused.stderr
+    assert refused.stderr.count("\n") == 1 and "hpo service at" not in refused.stdout
+
+
+def test_serve_warns_only_when_a_token_would_cross_the_network_in_clear(pki, capsys) -> None:
+    from hpo.cli import _warn_clear_token
+    from hpo.service import TLSFiles
+
+    tls = TLSFiles(pki.cert, pki.key)
+    for host, token, files in (
+        ("10.1.2.3", "t", tls),
+        ("127.0.0.1", "t", None),
+        ("0.0.0.0", None, None),
+    ):
+        _warn_clear_token(host, token, files)
+    assert capsys.readouterr().err == ""
+    _warn_clear_token("0.0.0.0", "t", None)
+    err = capsys.readouterr().err
+    assert (
+        err.startswith("warning: --host 0.0.0.0 without --tls-cert/--tls-key")
+        and err.count("\n") == 1
+    )
+
+
 # -- faults: nothing lost, nothing twice ----------------------------------------------------------------
 
 

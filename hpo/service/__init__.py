@@ -7,7 +7,13 @@ managed searches run on its own Ray workers; the dashboard is served beside the 
 """
 
 from hpo.service._app import create_app
-from hpo.service._server import is_loopback, load_or_create_token, serving_in_thread, token_path
+from hpo.service._server import (
+    TLSFiles,
+    is_loopback,
+    load_or_create_token,
+    serving_in_thread,
+    token_path,
+)
 from hpo.service._service import Service
 from hpo.service._study import (
     Assignment,
@@ -29,6 +35,7 @@ __all__ = [
     "ServedStudy",
     "Service",
     "ServiceError",
+    "TLSFiles",
     "Told",
     "create_app",
     "is_loopback",
