@@ -37,7 +37,11 @@ is refitted as the observations grow); they are compared at a fifth of it (the t
 
 Writes ``search_quality.json``, an HTML page of curves per table and (when headless
 Chromium is there) ``search_quality.png``, the first table's page; ``--quick`` writes
-``*.quick.*`` instead.
+``*.quick.*`` instead. ``--replot`` draws the pages and the PNG again from the JSON alone
+(its 20 points per curve), in seconds, running nothing:
+
+    python bench/search_quality.py --replot
+    python bench/search_quality.py --replot --out results/benchmarks/search_quality_fifth.json
 """
 
 from __future__ import annotations
@@ -304,6 +308,30 @@ def screenshot(html: Path, png: Path) -> bool:
     return True
 
 
+def replot(json_path: Path) -> None:
+    """The pages of curves and the PNG again, from a report written before (its 20 points
+    per curve), in seconds: nothing runs."""
+    report = json.loads(json_path.read_text())
+    seeds = report["settings"]["seeds"]
+    workers = report["settings"]["workers"]
+    first = None
+    for name, t in report["tables"].items():
+        title = TABLES[name].title if name in TABLES else name
+        fig = quality.figure(
+            quality.panels_from_cases(t["cases"], t["budget_epochs"], workers),
+            t["cases"],
+            title=f"{title}: median best {t['table']['metric']} over {seeds} seeds",
+            metric=t["table"]["metric"],
+        )
+        html = json_path.with_name(t["html"])
+        fig.write_html(html, include_plotlyjs="directory")
+        print(f"wrote {html}", file=sys.stderr)
+        first = first or html
+    png = json_path.with_suffix(".png")
+    if first and screenshot(first, png):
+        print(f"wrote {png}", file=sys.stderr)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="the grid, 3 seeds, W = 1, 16")
@@ -332,7 +360,14 @@ def main() -> None:
     parser.add_argument("--anchors-cached", action="store_true",
                         help="only the anchor runs already under results/anchor-traces/")  # fmt: skip
     parser.add_argument("--out", type=Path, default=None, help="JSON path")
+    parser.add_argument("--replot", action="store_true",
+                        help="only redraw the HTML and PNG from the JSON (--out, or the default) "
+                        "of an earlier run, in seconds")  # fmt: skip
     args = parser.parse_args()
+    if args.replot:
+        stem = "search_quality" + (".quick" if args.quick else "")
+        replot(args.out or RESULTS / f"{stem}.json")
+        return
     seeds = args.seeds or (3 if args.quick else 20)
     if not 0 < args.budget_share <= 1:
         parser.error(f"--budget-share {args.budget_share} must be in (0, 1]")
