@@ -258,8 +258,6 @@ def overlap(a: Box, b: Box) -> bool:
 def boxes(finished, browser) -> dict[str, dict]:
     """Where each view of the study page drew its title, mode bar and (parallel
     coordinates) dimension labels, and how tall its element and its plot are."""
-    from hpo.service import create_app
-
     with serving_in_thread(create_app(str(finished), readonly=True)) as url:
         page, errors = open_page(browser, url + "/studies/done")
         counts = wait_for_views(page)
