@@ -46,8 +46,17 @@ netns:
 test: lint browser netns
 	$(BIN)/pytest -q
 
-bench-quick: $(STAMP) bench-anchors
-	for b in bench/*.py; do $(BIN)/python $$b --quick || exit 1; done
+# Every benchmark's anchors: the [bench] extra (grpcio, ray[tune], playwright), Debian's
+# chromium, and .venv-bench with its tables.
+BENCH_STAMP := $(VENV)/.installed-bench
+$(BENCH_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/pip install -q -e '.[bench]' 2> >(grep -v "is ignored: it is neither" >&2)
+	touch $@
+
+# Not benchmarks: the shared module, and the table converter bench-anchors runs.
+BENCHMARKS := $(filter-out bench/_common.py bench/foreign_tables.py,$(wildcard bench/*.py))
+bench-quick: $(BENCH_STAMP) browser bench-anchors
+	for b in $(BENCHMARKS); do $(BIN)/python $$b --quick || exit 1; done
 
 # The anchors (Syne Tune, DEHB, SMAC) and the foreign tables (FCNet, LCDB) in their own
 # environment (they pin numpy < 2), then the tables in the format of `hpo simulate`.

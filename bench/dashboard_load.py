@@ -28,7 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import write_report
+from _common import CHROMIUM as BROWSER
+from _common import PLAYWRIGHT, require, write_report
 
 from hpo.runners._simulator import SimulatorRunner, TableSampler, synthetic_curves
 from hpo.schedulers import ASHA
@@ -121,6 +122,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="2,000 trials")
     parser.add_argument("--repeats", type=int, default=None)
     args = parser.parse_args()
+    require(PLAYWRIGHT, BROWSER)
     n = 2_000 if args.quick else 10_000
     repeats = args.repeats or (2 if args.quick else 5)
     with tempfile.TemporaryDirectory() as tmp:

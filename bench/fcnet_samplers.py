@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 import search_quality as sq
-from _common import write_report
+from _common import ANCHOR_ENV, require, table_anchor, write_report
 from foreign_tables import FCNET
 
 from hpo import quality
@@ -68,18 +68,14 @@ def main() -> None:
     names = args.sets.split(",") if args.sets else (FCNET[:1] if args.quick else FCNET)
     if bad := [n for n in names if n not in FCNET]:
         parser.error(f"--sets {bad[0]!r} is unknown; expected some of {', '.join(FCNET)}")
-    missing = [n for n in names if not (TABLES / f"fcnet_{n}.parquet").exists()]
-    if missing:
-        parser.error("the FCNet tables are not there: run `make bench-anchors` and "
-                     "`python bench/foreign_tables.py` first")  # fmt: skip
     if args.anchors == "none":
         anchors: list[str] = []
     else:
         anchors = args.anchors.split(",") if args.anchors else list(ANCHORS)
         if bad := [a for a in anchors if a not in ANCHORS]:
             parser.error(f"--anchors {bad[0]!r} is unknown; expected some of {', '.join(ANCHORS)}")
-        if not sq.ANCHOR_PYTHON.exists():
-            parser.error("the anchors need their environment: run `make bench-anchors` first")
+    tables = [table_anchor(f"FCNet {n}", TABLES / f"fcnet_{n}.parquet") for n in names]
+    require(*tables, *([ANCHOR_ENV] if anchors else []))
     sq.SLOW.update(SLOW)  # the seed policy the shared runners read
     started = time.perf_counter()
     report: dict[str, Any] = {

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _common import ANCHOR_ENV, BENCH_VENV, require
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "results" / "tables"
@@ -41,10 +42,8 @@ FCNET_SPACE = {
 
 
 def site_packages() -> Path:
-    found = sorted((ROOT / ".venv-bench" / "lib").glob("python3*/site-packages"))
-    if not found:
-        raise SystemExit("the foreign tables come with the anchors: run `make bench-anchors` first")
-    return found[0]
+    require(ANCHOR_ENV)  # the foreign tables come with the anchors
+    return sorted((BENCH_VENV / "lib").glob("python3*/site-packages"))[0]
 
 
 def fcnet(name: str) -> pd.DataFrame:

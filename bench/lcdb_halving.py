@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from _common import write_report
+from _common import require, table_anchor, write_report
 from foreign_tables import ROOT
 
 from hpo.runners._serial import SerialRunner
@@ -112,9 +112,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="30 datasets")
     parser.add_argument("--eta", type=int, default=3)
     args = parser.parse_args()
-    if not TABLE.exists():
-        parser.error("the LCDB table is not there: run `make bench-anchors` and "
-                     "`python bench/foreign_tables.py` first")  # fmt: skip
+    require(table_anchor("LCDB", TABLE))
     started = time.perf_counter()
     table = pd.read_parquet(TABLE)
     ids = sorted(table["openmlid"].unique())[: 30 if args.quick else None]

@@ -36,7 +36,12 @@ MOBSTER and Hyper-Tune take 40 minutes and more of CPU per run at the full budge
 is refitted as the observations grow); they are compared at a fifth of it (the third line).
 
 Writes ``search_quality.json``, an HTML page of curves per table and (when headless
-Chromium is there) ``search_quality.png``; ``--quick`` writes ``*.quick.*`` instead.
+Chromium is there) ``search_quality.png``, the first table's page; ``--quick`` writes
+``*.quick.*`` instead. ``--replot`` draws the pages and the PNG again from the JSON alone
+(its 20 points per curve), in seconds, running nothing:
+
+    python bench/search_quality.py --replot
+    python bench/search_quality.py --replot --out results/benchmarks/search_quality_fifth.json
 """
 
 from __future__ import annotations
@@ -57,14 +62,23 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _common import RESULTS, write_report
+from _common import (
+    ANCHOR_ENV,
+    BENCH_VENV,
+    CHROMIUM,
+    PLAYWRIGHT,
+    RESULTS,
+    missing,
+    require,
+    write_report,
+)
 
 from hpo import quality
 from hpo.runners._simulator import Curves
 from hpo.settings import SearchSettings
 
 ROOT = RESULTS.parents[1]
-ANCHOR_PYTHON = ROOT / ".venv-bench" / "bin" / "python"
+ANCHOR_PYTHON = BENCH_VENV / "bin" / "python"
 ANCHOR_SCRIPT = ROOT / "bench" / "anchors" / "run_anchor.py"
 ANCHOR_CACHE = ROOT / "results" / "anchor-traces"
 OURS_CACHE = ROOT / "results" / "ours-traces"
@@ -277,22 +291,45 @@ def goals(summary: dict[str, Any], ours: list[str], anchors: list[str], budget: 
 
 
 def screenshot(html: Path, png: Path) -> bool:
-    """A PNG of the first screen of curves, through headless Chromium (when installed)."""
-    chromium = os.environ.get("HPO_CHROMIUM", "/usr/bin/chromium")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
+    """A PNG of a page of curves (the figure alone), through headless Chromium; without
+    it, one line saying how to install it."""
+    if line := missing(PLAYWRIGHT, CHROMIUM):
+        print(f"{line} (no {png.name})", file=sys.stderr)
         return False
-    if not Path(chromium).exists():
-        return False
+    from playwright.sync_api import sync_playwright
+
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1400, "height": 1200})
+        browser = p.chromium.launch(executable_path=str(CHROMIUM.path), args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
         page.goto(html.resolve().as_uri())
-        page.wait_for_timeout(1500)
-        page.screenshot(path=str(png), full_page=True)
+        page.wait_for_function("document.querySelector('.plotly-graph-div .main-svg') !== null")
+        page.locator(".plotly-graph-div").first.screenshot(path=str(png))
         browser.close()
     return True
+
+
+def replot(json_path: Path) -> None:
+    """The pages of curves and the PNG again, from a report written before (its 20 points
+    per curve), in seconds: nothing runs."""
+    report = json.loads(json_path.read_text())
+    seeds = report["settings"]["seeds"]
+    workers = report["settings"]["workers"]
+    first = None
+    for name, t in report["tables"].items():
+        title = TABLES[name].title if name in TABLES else name
+        fig = quality.figure(
+            quality.panels_from_cases(t["cases"], t["budget_epochs"], workers),
+            t["cases"],
+            title=f"{title}: median best {t['table']['metric']} over {seeds} seeds",
+            metric=t["table"]["metric"],
+        )
+        html = json_path.with_name(t["html"])
+        fig.write_html(html, include_plotlyjs="directory")
+        print(f"wrote {html}", file=sys.stderr)
+        first = first or html
+    png = json_path.with_suffix(".png")
+    if first and screenshot(first, png):
+        print(f"wrote {png}", file=sys.stderr)
 
 
 def main() -> None:
@@ -323,7 +360,14 @@ def main() -> None:
     parser.add_argument("--anchors-cached", action="store_true",
                         help="only the anchor runs already under results/anchor-traces/")  # fmt: skip
     parser.add_argument("--out", type=Path, default=None, help="JSON path")
+    parser.add_argument("--replot", action="store_true",
+                        help="only redraw the HTML and PNG from the JSON (--out, or the default) "
+                        "of an earlier run, in seconds")  # fmt: skip
     args = parser.parse_args()
+    if args.replot:
+        stem = "search_quality" + (".quick" if args.quick else "")
+        replot(args.out or RESULTS / f"{stem}.json")
+        return
     seeds = args.seeds or (3 if args.quick else 20)
     if not 0 < args.budget_share <= 1:
         parser.error(f"--budget-share {args.budget_share} must be in (0, 1]")
@@ -363,8 +407,10 @@ def main() -> None:
         anchors = list(ANCHORS) if ANCHOR_PYTHON.exists() else []
         if args.budget_share == 1:  # at the full budget they take hours: see the docstring
             anchors = [a for a in anchors if a not in ("syne-mobster", "syne-hypertune")]
-    if anchors and not ANCHOR_PYTHON.exists():
-        parser.error("the anchors need their environment: run `make bench-anchors` first")
+    if args.anchors and args.anchors != "none":
+        require(ANCHOR_ENV)
+    elif not args.anchors and (line := missing(ANCHOR_ENV)):  # left out; the report says so
+        print(f"{line} (the anchors are left out)", file=sys.stderr)
     if args.quick and not args.anchors:
         anchors = [a for a in anchors if a not in SLOW]
     slow_caps = dict(SLOW)

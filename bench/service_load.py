@@ -30,7 +30,7 @@ import threading
 import time
 from pathlib import Path
 
-from _common import write_report
+from _common import GRPC, require, write_report
 
 ROOT = Path(__file__).resolve().parents[1]
 R = 81  # max_epochs of every study
@@ -223,6 +223,10 @@ def drive(side: str, target: str, studies: list[str], clients: int, procs: int, 
     server_ms: list[float] = []
     for child in children:
         out, _ = child.communicate()
+        if child.returncode != 0:  # its traceback is on stderr, above
+            raise SystemExit(
+                f"service_load: a {side} client failed with exit status {child.returncode}"
+            )
         latencies += json.loads(out)["latencies"]
         server_ms += json.loads(out).get("server_ms", [])
     wall = time.perf_counter() - started
@@ -294,6 +298,8 @@ def main() -> None:
     seconds = args.seconds or (4.0 if args.quick else 20.0)
     repeats = args.repeats or (1 if args.quick else 3)
     sides = args.sides.split(",")
+    if "optuna" in sides:
+        require(GRPC)
     loads = {"closed-loop": 0.0}
     if args.paced_ms and not args.quick:
         loads[f"paced-{args.paced_ms:g}ms-epochs"] = args.paced_ms

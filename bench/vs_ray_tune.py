@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _common import write_report
+from _common import RAY_TUNE, require, write_report
 
 N_TRIALS, MAX_EPOCHS, ETA, WORKERS = 81, 27, 3, 2
 
@@ -155,6 +155,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="one repeat")
     parser.add_argument("--repeats", type=int, default=None)
     args = parser.parse_args()
+    require(RAY_TUNE)
     repeats = args.repeats or (1 if args.quick else 3)
     warnings.filterwarnings("ignore")
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")

@@ -4,9 +4,12 @@ the documented shape. (No timing is asserted: speed is shown by the benchmarks.)
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -24,3 +27,42 @@ def test_scheduler_overhead_benchmark_runs_small(tmp_path) -> None:
     for case in report["cases"].values():
         assert case["decision_us"] > 0 and case["trials"] >= 290
     assert "decision_us" in out.stdout
+
+
+def hidden(tmp_path: Path, *modules: str) -> dict[str, str]:
+    """An environment whose Python cannot import ``modules`` (as if not installed)."""
+    site = tmp_path / "hide"
+    site.mkdir(exist_ok=True)
+    (site / "sitecustomize.py").write_text(
+        "import sys\n"
+        f"for name in {list(modules)!r}:\n"
+        "    sys.modules[name] = None  # import raises ModuleNotFoundError\n"
+    )
+    path = os.pathsep.join(filter(None, [str(site), str(ROOT), os.environ.get("PYTHONPATH")]))
+    return {**os.environ, "PYTHONPATH": path}
+
+
+@pytest.mark.parametrize(
+    ("script", "args", "modules", "install"),
+    [
+        ("service_load.py", ["--quick"], ["grpc"], "pip install -e '.[bench]'"),
+        ("vs_ray_tune.py", ["--quick"], ["ray.tune"], "pip install -e '.[bench]'"),
+        ("dashboard_load.py", ["--quick"], ["playwright.sync_api"], "pip install -e '.[bench]'"),
+        ("search_quality.py", ["--quick", "--anchors", "syne-asha"], [], "make bench-anchors"),
+        ("fcnet_samplers.py", ["--quick"], [], "make bench-anchors"),
+    ],
+)
+def test_benchmark_without_its_anchor_says_how_to_install_it(
+    tmp_path, script: str, args: list[str], modules: list[str], install: str
+) -> None:
+    """An anchor that is not installed is one line naming the command that installs it,
+    and the benchmark exits with status 1 before it starts (not a traceback halfway)."""
+    env = {**hidden(tmp_path, *modules), "HPO_BENCH_VENV": str(tmp_path / "no-venv-bench")}
+    done = subprocess.run(
+        [sys.executable, f"bench/{script}", *args],
+        capture_output=True, text=True, cwd=ROOT, env=env, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    line = done.stderr.strip()
+    assert "\n" not in line and "not installed" in line and f"`{install}`" in line, line

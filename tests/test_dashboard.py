@@ -247,6 +247,57 @@ def test_new_epochs_appear_without_a_reload(tmp_path, serve, browser) -> None:
         proc.wait()
 
 
+Box = tuple[float, float, float, float]  # left, top, right, bottom in CSS pixels
+
+
+def overlap(a: Box, b: Box) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+@pytest.fixture(scope="module")
+def boxes(finished, browser) -> dict[str, dict]:
+    """Where each view of the study page drew its title, mode bar and (parallel
+    coordinates) dimension labels, and how tall its element and its plot are."""
+    with serving_in_thread(create_app(str(finished), readonly=True)) as url:
+        page, errors = open_page(browser, url + "/studies/done")
+        counts = wait_for_views(page)
+        assert all(counts.values()), counts
+        found = page.evaluate(
+            """(ids) => {
+              const box = (e) => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+              return Object.fromEntries(ids.map((id) => { const d = document.getElementById(id); return [id, {
+                title: [...d.querySelectorAll('.gtitle')].map(box),
+                modebar: [...d.querySelectorAll('.modebar')].map(box),
+                labels: [...d.querySelectorAll('.axis-title')].map(box),
+                element: box(d), plot: box(d.querySelector('.main-svg'))}]; })); }""",
+            VIEWS,
+        )
+        page.close()
+    assert not errors, errors
+    return found
+
+
+def test_dashboard_titles_clear_the_mode_bar(boxes) -> None:
+    """The mode bar sits in the top right corner of a view: no title runs under it (the
+    importance's and the half-width best-so-far views' did)."""
+    for view, b in boxes.items():
+        assert len(b["title"]) == 1 and len(b["modebar"]) == 1, (view, b)
+        assert not overlap(b["title"][0], b["modebar"][0]), (view, b)
+
+
+def test_dashboard_parcoords_title_clears_its_labels(boxes) -> None:
+    b = boxes["parcoords"]
+    assert len(b["labels"]) == 4  # three hyperparameters and the metric
+    for label in b["labels"]:
+        assert not overlap(b["title"][0], label), b
+
+
+def test_dashboard_timeline_is_as_tall_as_its_plot(boxes) -> None:
+    """No empty band under the worker timeline: its element ends where its plot ends."""
+    b = boxes["timeline"]
+    assert abs(b["element"][3] - b["plot"][3]) <= 1, b
+
+
 def test_stored_strings_show_as_text(hostile, serve, browser) -> None:
     server = serve(hostile, "x<script>")
     page, errors = open_page(browser, server.page)

@@ -201,3 +201,65 @@ def test_anchors_and_our_samplers_map_a_proposal_to_the_same_row(tmp_path) -> No
         assert theirs.row(dict(proposal)) == row  # the same configuration, the same row
         used.add(row)
     assert len(used) == n
+
+
+# -- the curves page ----------------------------------------------------------------------------------
+
+
+def fake_cases(ranks: dict[str, float], workers: tuple[int, ...] = (1,)) -> dict[str, Any]:
+    """A report's ``cases`` as the benchmark writes them (20 points per curve)."""
+    curve = [0.5 + 0.02 * i for i in range(20)]
+    return {
+        m: {
+            "average_rank": rank,
+            "median_best_by_epochs": curve,
+            **{f"workers_{w}": {"reference_wall_s": 10.0 * w, "median_best_by_wall": curve}
+               for w in workers},
+        }
+        for m, rank in ranks.items()
+    }  # fmt: skip
+
+
+def test_shown_methods_are_our_few_best_each_anchors_best_and_random() -> None:
+    ranks = {"sh/random": 3.4, "syne-asha": 4.0, "asha/tpe": 5.0, "hyperband/gp": 6.0,
+             "sh/tpe": 7.0, "optuna-tpe": 8.0, "syne-bohb": 9.0, "optuna-random-sha": 9.5,
+             "smac-resume": 10.0, "dehb-resume": 11.0, "dehb": 12.0, "random": 18.0}  # fmt: skip
+    assert quality.shown_methods(fake_cases(ranks)) == [
+        "sh/random", "syne-asha", "asha/tpe", "hyperband/gp", "optuna-tpe", "smac-resume",
+        "dehb-resume", "random",
+    ]  # fmt: skip
+
+
+def test_curves_figure_draws_the_few_and_lists_the_rest_below_the_panels() -> None:
+    ranks = {f"m{i}/random": float(i) for i in range(1, 21)} | {"random": 21.0, "syne-asha": 2.5}
+    cases = fake_cases(ranks, workers=(1, 16))
+    fig = quality.figure(quality.panels_from_cases(cases, 1000, [1, 16]), cases,
+                         title="t", metric="val_accuracy")  # fmt: skip
+    drawn = {t.legendgroup for t in fig.data if t.visible is True}
+    assert drawn == {"m1/random", "m2/random", "m3/random", "syne-asha", "random"}
+    hidden = {t.legendgroup for t in fig.data if t.visible == "legendonly"}
+    assert hidden == set(cases) - drawn  # every other method is one click away
+    legend = [t for t in fig.data if t.showlegend is not False]
+    assert sorted(t.legendgroup for t in legend) == sorted(cases)  # each listed once
+    assert [t.legendrank for t in sorted(legend, key=lambda t: t.legendrank)][:2] == [1, 2]
+    # Below the panels, across the page (not a clipped column beside them).
+    assert fig.layout.legend.orientation == "h" and fig.layout.legend.y < 0
+    assert fig.layout.height == 2 * 380 + 170  # two rows of panels and the legend, no more
+
+
+def test_search_quality_replot_redraws_the_pages_from_the_json(tmp_path) -> None:
+    cases = fake_cases({"random": 2.0, "asha/random": 1.0}, workers=(1, 4))
+    report = {
+        "settings": {"seeds": 2, "workers": [1, 4]},
+        "tables": {"report_grid": {"table": {"metric": "val_accuracy"}, "budget_epochs": 1000,
+                                   "html": "sq_report_grid.html", "cases": cases}},
+    }  # fmt: skip
+    out = tmp_path / "sq.json"
+    out.write_text(json.dumps(report))
+    done = subprocess.run(
+        [sys.executable, "bench/search_quality.py", "--replot", "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    page = (tmp_path / "sq_report_grid.html").read_bytes().decode("unicode_escape")  # as JSON
+    assert "asha/random · 1.00" in page and "the report's grid on digits" in page

@@ -38,7 +38,7 @@ STYLE = """
 body { font: 14px/1.4 system-ui, sans-serif; margin: 0 1.5em 2em; color: #222; }
 header { position: sticky; top: 0; background: #fff; border-bottom: 1px solid #ddd; padding: .5em 0; z-index: 5; }
 h1 { font-size: 20px; margin: .2em 0; } nav a { margin-right: 1em; } #live { color: #2ca02c; margin-left: 1em; }
-.plot { width: 100%; min-height: 380px; } .row { display: grid; grid-template-columns: 1fr 1fr; gap: 1em; }
+.plot { width: 100%; min-height: 380px; } #timeline { min-height: 250px; /* as tall as its workers need (page.js), no taller */ } .row { display: grid; grid-template-columns: 1fr 1fr; gap: 1em; }
 table { border-collapse: collapse; font-size: 12px; } th, td { border-bottom: 1px solid #eee; padding: 2px 6px; text-align: left; }
 th { cursor: pointer; background: #f6f6f6; } td.config { max-width: 520px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 td.reason { max-width: 320px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }

@@ -95,8 +95,19 @@ const better = () => (S.study.mode === "min" ? (a, b) => a < b : (a, b) => a > b
 // What the schedulers hand out: epochs, or training samples (each rung refits on more).
 const samples = () => (S.study.settings || {}).resource === "samples";
 const unit = () => (samples() ? "samples" : "epoch");
+// The title sits just above the plot area (its bottom TITLE_PAD px above it) and the top
+// margin leaves the strip above it to plotly's mode bar (about 25 px tall, drawn at the
+// top right): a long title in a half-width view used to run under the mode bar.
+const MODEBAR_PX = 30;
+const TITLE_PAD = 6;
+// Parallel coordinates: their labels, tilted so that neighbours do not run into each
+// other, and their top ticks take this much above the plot area; the view is taller for
+// it, and the importance beside it (one row of the page) as tall.
+const PARCOORDS_LABELS_PX = 80;
+const PARCOORDS_ROW_PX = 460;
 const layoutBase = (title, extra) => ({
-  title: {text: title, font: {size: 14}}, margin: {l: 55, r: 15, t: 35, b: 40}, hovermode: "closest",
+  title: {text: title, font: {size: 14}, yref: "paper", y: 1, yanchor: "bottom", pad: {b: TITLE_PAD}},
+  margin: {l: 55, r: 15, t: MODEBAR_PX + 28, b: 40}, hovermode: "closest",
   legend: {orientation: "h", y: -0.2}, ...extra,
 });
 
@@ -267,9 +278,15 @@ function drawParcoords() {
     }
   }
   dims.push({label: plain(S.study.metric), values: rows.map((r) => r.best_value)});
-  Plotly.react("parcoords", [{type: "parcoords", dimensions: dims,
+  // The dimensions' labels and top ticks are drawn above the plot area, where layoutBase
+  // puts its title: here the title hangs from the top, under the mode bar, and the top
+  // margin holds the title and the labels.
+  const title = "Hyperparameters of every trial, coloured by its best value";
+  Plotly.react("parcoords", [{type: "parcoords", dimensions: dims, labelangle: -20,
     line: {color: rows.map((r) => r.best_value), colorscale: "Viridis", showscale: true}}],
-  layoutBase("Hyperparameters of every trial, coloured by its best value", {margin: {l: 60, r: 60, t: 60, b: 30}}),
+  layoutBase(title, {
+    title: {...layoutBase(title).title, yref: "container", y: 1, yanchor: "top", pad: {t: MODEBAR_PX}},
+    margin: {l: 60, r: 60, t: MODEBAR_PX + 24 + PARCOORDS_LABELS_PX, b: 30}, height: PARCOORDS_ROW_PX}),
   {responsive: true});
 }
 
@@ -278,7 +295,7 @@ function drawImportance() {
   const names = Object.keys(imp).sort((a, b) => imp[a] - imp[b]);
   Plotly.react("importance", [{type: "bar", orientation: "h", x: names.map((n) => imp[n]), y: names.map(esc)}],
     layoutBase(names.length ? "Hyperparameter importance (PED-ANOVA over trials' best values)"
-      : "Hyperparameter importance: needs a few finished trials", {margin: {l: 160, r: 15, t: 35, b: 40}}),
+      : "Hyperparameter importance: needs a few finished trials", {margin: {...layoutBase("").margin, l: 160}, height: PARCOORDS_ROW_PX}),
     {responsive: true});
 }
 
