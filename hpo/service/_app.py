@@ -183,6 +183,7 @@ def create_app(
     )
     app.state.service = service
     _errors(app)
+    _document(app, guarded=token is not None)
     app.add_middleware(_Guard, token=token, max_body=max_body_bytes,
                        max_checkpoint=max_checkpoint_bytes, routes=app.router.routes)  # fmt: skip
 
@@ -401,6 +402,32 @@ async def _expire_forever(
             log.exception("expiring leases failed")
 
 
+def _document(app: FastAPI, *, guarded: bool) -> None:
+    """The OpenAPI document of this server as configured: with a token, every route but
+    the open ones declares the bearer scheme (and its 401); without, none does."""
+    plain = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = plain()
+        if guarded:
+            document.setdefault("components", {})["securitySchemes"] = {
+                "bearer": {"type": "http", "scheme": "bearer",
+                           "description": "the server's token (studies.db.token beside the database)"}
+            }  # fmt: skip
+        for path, operations in document.get("paths", {}).items():
+            for operation in operations.values():
+                if guarded and path not in OPEN_PATHS:
+                    operation["security"] = [{"bearer": []}]
+                else:
+                    operation.get("responses", {}).pop("401", None)
+        app.openapi_schema = document
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def _settings(body: StudyIn) -> SearchSettings:
     if isinstance(body.space, str):
         doc = parse_yaml(body.space, "space")
@@ -468,7 +495,7 @@ def _errors(app: FastAPI) -> None:
         headers = getattr(exc, "headers", None)
         if exc.status_code == 405:  # Starlette names the first route's methods; list them all
             headers = {**(headers or {}), "Allow": ", ".join(_allowed(app, request.scope))}
-            message = f"{request.method} is not allowed here; allowed: {headers['Allow']}"
+            message = f"Method Not Allowed: {request.method}; this path takes {headers['Allow']}"
         if exc.status_code == 400 and message == "There was an error parsing the body":
             return _error(422, "the body is not valid JSON (it is not UTF-8 text)")
         if exc.status_code == 404 and message == "Not Found":
