@@ -227,7 +227,8 @@ class SearchSettings:
                 f"{prefix}stopping must be a list of rules such as - {{rule: median}}"
             )
         for rule in self.stopping:
-            if not isinstance(rule, dict) or rule.get("rule") not in RULES:
+            name = rule.get("rule") if isinstance(rule, dict) else None
+            if not isinstance(name, str) or name not in RULES:  # {} is not a name (nor hashable)
                 raise SettingsError(
                     f"{prefix}stopping rule {rule!r} is unknown; expected {{rule: median|patience|extrapolation, ...}}"
                 )

@@ -135,7 +135,7 @@ def test_openapi_integers_are_json_schema_integers(api) -> None:
 @pytest.mark.parametrize(
     "change",
     [{"managed": "yes"}, {"settings": {"stop_only": "no"}}, {"settings": {"metric": 5}},
-     {"settings": {"trial_timeout": True}}, {"space": 5}],
+     {"settings": {"trial_timeout": True}}, {"space": 5}, {"settings": {"stopping": [{"rule": {}}]}}],
 )  # fmt: skip
 def test_openapi_study_fields_of_the_wrong_type_are_refused(api, change) -> None:
     body = {"name": "typed", "space": SPACE, "settings": {"max_epochs": 3}, **change}

@@ -159,6 +159,16 @@ class _Body(BaseModel):
 
 
 class StudyIn(_Body):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{
+            "name": "example",
+            "space": {"lr": {"type": "float", "low": 0.001, "high": 0.1, "log": True},
+                      "activation": ["relu", "tanh"]},
+            "settings": {"scheduler": "asha", "max_epochs": 27, "eta": 3},
+        }]},
+    )  # fmt: skip
+
     name: str = Field(pattern=NAME_PATTERN, description="letters, digits, . _ - (≤ 100)")
     space: Annotated[str | dict[str, Any], WithJsonSchema(SPACE_SCHEMA)] = Field(
         description="YAML text of a search file (with space: and any settings), or the "
@@ -175,6 +185,8 @@ class StudyIn(_Body):
 
 
 class SuggestIn(_Body):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"client_id": "w1"}]})
+
     client_id: str = Field(
         pattern=CLIENT_PATTERN,
         description="the asking worker; asking again before reporting gives the same assignment",
