@@ -157,6 +157,16 @@ class SearchSettings:
         integer("max_resources", 1, optional=True)
         integer("min_resources", 1, optional=True)
         choice("task", ("auto", "classification", "regression"))
+        for key, kinds in (("metric", (str,)), ("trainer", (str,)), ("dataset", (str, type(None))),
+                           ("target", (str, type(None))), ("ray_address", (str, type(None)))):  # fmt: skip
+            if not isinstance(getattr(self, key), kinds):
+                raise SettingsError(
+                    f"{prefix}{key}={getattr(self, key)!r} is invalid; expected text"
+                )
+        if not isinstance(self.stop_only, bool):
+            raise SettingsError(
+                f"{prefix}stop_only={self.stop_only!r} is invalid; expected true or false"
+            )
         if not isinstance(self.preprocess, bool):
             raise SettingsError(
                 f"{prefix}preprocess={self.preprocess!r} is invalid; expected true or false"
@@ -184,8 +194,10 @@ class SearchSettings:
             raise SettingsError(
                 f"{prefix}min_epochs={self.min_epochs} is larger than max_epochs={self.max_epochs}"
             )
-        if self.trial_timeout is not None and not (
-            isinstance(self.trial_timeout, (int, float)) and self.trial_timeout > 0
+        if self.trial_timeout is not None and (
+            isinstance(self.trial_timeout, bool)
+            or not isinstance(self.trial_timeout, (int, float))
+            or not self.trial_timeout > 0
         ):
             raise SettingsError(
                 f"{prefix}trial_timeout={self.trial_timeout!r} must be a positive number of seconds"
@@ -215,7 +227,8 @@ class SearchSettings:
                 f"{prefix}stopping must be a list of rules such as - {{rule: median}}"
             )
         for rule in self.stopping:
-            if not isinstance(rule, dict) or rule.get("rule") not in RULES:
+            name = rule.get("rule") if isinstance(rule, dict) else None
+            if not isinstance(name, str) or name not in RULES:  # {} is not a name (nor hashable)
                 raise SettingsError(
                     f"{prefix}stopping rule {rule!r} is unknown; expected {{rule: median|patience|extrapolation, ...}}"
                 )

@@ -3,7 +3,7 @@ the pages poll. All read-only; each request opens its own read connection."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hpo.dashboard import (
@@ -17,6 +17,9 @@ from hpo.dashboard import (
     to_json,
 )
 from hpo.store import StudyNotFound
+
+# Cursors and ids are SQLite INTEGERs: a larger number is refused (422), not an OverflowError.
+SQL_INT_MAX = 2**63 - 1
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -84,15 +87,15 @@ def dashboard_router(data: DashboardData) -> APIRouter:
     @router.get("/api/studies/{name}/delta", tags=["dashboard"])
     def delta(
         name: str,
-        epochs: int = Query(0, ge=0),
-        events: int = Query(0, ge=0),
-        trials: float = Query(0.0, ge=0),
+        epochs: int = Query(0, ge=0, le=SQL_INT_MAX),
+        events: int = Query(0, ge=0, le=SQL_INT_MAX),
+        trials: float = Query(0.0, ge=0, allow_inf_nan=False),
     ) -> Response:
         """What is new since three cursors: epochs and events by row, trials by time."""
         return _json(data.delta(name, epochs, events, trials))
 
     @router.get("/api/studies/{name}/trials/{trial_id}", tags=["dashboard"])
-    def trial(name: str, trial_id: int) -> Response:
+    def trial(name: str, trial_id: int = Path(ge=0, le=SQL_INT_MAX)) -> Response:
         """One trial in full: every metric of every epoch, its events, its configuration."""
         return _json(data.trial(name, trial_id))
 

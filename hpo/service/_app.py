@@ -37,12 +37,26 @@ from typing import Annotated, Any
 from fastapi import FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictFloat, StrictInt
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from hpo.dashboard import DashboardData
 from hpo.dashboard._routes import dashboard_router
+from hpo.service._schemas import (
+    MAX_EPOCH,
+    NAME_PATTERN,
+    SQL_INT_MAX,
+    AssignmentOut,
+    FailIn,
+    LeaseIn,
+    MeasurementIn,
+    StopIn,
+    StudyIn,
+    SuggestIn,
+    ToldOut,
+    refusals,
+)
 from hpo.service._service import Service, study_info
 from hpo.service._study import ServiceError
 from hpo.settings import SearchSettings, SettingsError
@@ -51,106 +65,18 @@ from hpo.store import StoreError, StudyNotFound, StudyReader
 
 log = logging.getLogger("hpo.service")
 
-NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
-CLIENT_PATTERN = r"^[\x21-\x7e]{1,200}$"  # printable ASCII, no spaces
 MAX_BODY_BYTES = 1 << 20
 MAX_CHECKPOINT_BYTES = 64 << 20
 OPEN_PATHS = frozenset({"/api/health", "/login", "/favicon.ico"})
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 
-
-def _number_or_null(value: Any) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"must be a number or null, not {type(value).__name__} {value!r:.40}")
-    return float(value)
-
-
-Number = StrictFloat | StrictInt
-Metric = Annotated[float | None, BeforeValidator(_number_or_null)]
 StudyName = Annotated[str, Path(pattern=NAME_PATTERN, description="letters, digits, . _ -")]
 AnyStudyName = Annotated[str, Path(description="a study's name")]
-
-
-# -- bodies ------------------------------------------------------------------------------------
-
-
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class StudyIn(_Body):
-    name: str = Field(pattern=NAME_PATTERN, description="letters, digits, . _ - (≤ 100)")
-    space: str | dict[str, Any] = Field(
-        description="YAML text of a search file (with space: and any settings), or the "
-        "hyperparameters as a JSON object"
-    )
-    settings: dict[str, Any] = Field(
-        default_factory=dict,
-        description="run settings, as in a search file: scheduler, max_epochs, eta, budget, "
-        "sampler, metric, mode, seed, lease_seconds, max_failures, …",
-    )
-    managed: bool = Field(
-        False, description="run the trials on the server's own workers (hpo submit)"
-    )
-
-
-class SuggestIn(_Body):
-    client_id: str = Field(
-        pattern=CLIENT_PATTERN,
-        description="the asking worker; asking again before reporting gives the same assignment",
-    )
-    wait: float = Field(
-        0.0, ge=0, le=60, description="seconds to wait for work before answering 204"
-    )
-
-
-class MeasurementIn(_Body):
-    lease: str = Field(max_length=64)
-    epoch: StrictInt = Field(ge=1, le=1_000_000_000)
-    metrics: dict[Annotated[str, Field(min_length=1, max_length=100)], Metric] = Field(
-        max_length=200, description="numbers; null (or NaN) for a value that diverged"
-    )
-    seconds: Number = Field(0.0, ge=0, allow_inf_nan=False)
-
-
-class LeaseIn(_Body):
-    lease: str = Field(max_length=64)
-
-
-class FailIn(_Body):
-    lease: str = Field(max_length=64)
-    reason: str = Field("", max_length=2000)
-
-
-# -- answers (for the OpenAPI document) ----------------------------------------------------------
-
-
-class AssignmentOut(BaseModel):
-    trial_id: int
-    config: dict[str, Any]
-    seed: int
-    from_epoch: int = Field(description="restore the checkpoint saved after this epoch (0: none)")
-    until_epoch: int = Field(description="train and report epochs from_epoch+1 … until_epoch")
-    resume: bool
-    lease: str
-    lease_seconds: float
-    bracket: int
-    rung: int
-    max_epochs: int
-    metric: str
-    resource: str = Field(
-        description="epochs, or samples: refit on until_epoch samples, report once"
-    )
-
-
-class ToldOut(BaseModel):
-    action: str = Field(description="continue | pause | stop")
-    until_epoch: int
-    checkpoint_wanted: bool = Field(
-        description="upload the trial's state now (a paused trial resumes from it)"
-    )
+BINARY = {"schema": {"type": "string", "format": "binary"}}
+CHECKPOINT_BODY = {"required": True, "description": "the trial's state: opaque bytes, not empty",
+                   "content": {"application/octet-stream":
+                               {"schema": {"type": "string", "format": "binary", "minLength": 1}}}}  # fmt: skip
+TrialId = Annotated[int, Path(ge=0, le=SQL_INT_MAX, description="a trial's number")]
 
 
 # -- the application -------------------------------------------------------------------------------
@@ -257,10 +183,11 @@ def create_app(
     )
     app.state.service = service
     _errors(app)
+    _document(app, guarded=token is not None)
     app.add_middleware(_Guard, token=token, max_body=max_body_bytes,
-                       max_checkpoint=max_checkpoint_bytes)  # fmt: skip
+                       max_checkpoint=max_checkpoint_bytes, routes=app.router.routes)  # fmt: skip
 
-    @app.get("/api/health", tags=["service"])
+    @app.get("/api/health", tags=["service"], responses=refusals())
     async def health() -> dict[str, Any]:
         """Liveness, and whether this server takes work (False: dashboard only)."""
         return {"ok": True, "version": _version(), "takes_work": service is not None}
@@ -279,7 +206,9 @@ def create_app(
     if service is not None:
         # -- creating and stopping -----------------------------------------------------------------------
 
-        @app.post("/api/studies", tags=["studies"], status_code=201)
+        @app.post("/api/studies", tags=["studies"], status_code=201,
+                  responses={200: {"description": "the study exists with equal settings"},
+                             **refusals(400, 409, 413, 503)})  # fmt: skip
         async def create_study(body: StudyIn, response: Response) -> dict[str, Any]:
             """Create a study; the same name with equal settings returns it (200), with other
             settings is a conflict (409). ``managed`` runs it on the server's own workers."""
@@ -299,8 +228,8 @@ def create_app(
                     raise ServiceError(f"study {body.name!r} could not start: {run.error}")
             return await get_study(body.name)
 
-        @app.post("/api/studies/{name}/stop", tags=["studies"])
-        async def stop(name: AnyStudyName) -> dict[str, Any]:
+        @app.post("/api/studies/{name}/stop", tags=["studies"], responses=refusals(404, 409, 503))
+        async def stop(name: AnyStudyName, body: StopIn | None = None) -> dict[str, Any]:
             """Stop a study: no more work is handed out; what is recorded stays."""
             service.stop(name)
             if name in service.studies:
@@ -314,8 +243,9 @@ def create_app(
             "/api/studies/{name}/suggest",
             tags=["trials"],
             response_model=AssignmentOut,
-            responses={204: {"description": "nothing to run now; ask again after Retry-After"},
-                       410: {"description": "the study is over"}},
+            responses={204: {"description": "nothing to run now; ask again after Retry-After",
+                             "headers": {"Retry-After": {"schema": {"type": "integer"}}}},
+                       **refusals(404, 409, 410, 413, 503)},
         )  # fmt: skip
         async def suggest(name: StudyName, body: SuggestIn) -> Any:
             """Ask for work: a trial, its configuration and seed, the epochs to train, a lease."""
@@ -334,8 +264,8 @@ def create_app(
                     await asyncio.wait_for(event.wait(), remaining)
 
         @app.post("/api/studies/{name}/trials/{trial_id}/measurements", tags=["trials"],
-                  response_model=ToldOut)  # fmt: skip
-        async def measure(name: StudyName, trial_id: int, body: MeasurementIn) -> Any:
+                  response_model=ToldOut, responses=refusals(404, 409, 410, 413, 503))  # fmt: skip
+        async def measure(name: StudyName, trial_id: TrialId, body: MeasurementIn) -> Any:
             """Report one epoch's metrics; the answer says whether to continue, pause or stop.
             A retried report (same lease and epoch) records once and gets the same answer."""
             metrics = {k: math.nan if v is None else float(v) for k, v in body.metrics.items()}
@@ -349,8 +279,8 @@ def create_app(
             )  # fmt: skip
 
         @app.post("/api/studies/{name}/trials/{trial_id}/heartbeat", tags=["trials"],
-                  response_model=ToldOut)  # fmt: skip
-        async def heartbeat(name: StudyName, trial_id: int, body: LeaseIn) -> Any:
+                  response_model=ToldOut, responses=refusals(404, 409, 410, 413, 503))  # fmt: skip
+        async def heartbeat(name: StudyName, trial_id: TrialId, body: LeaseIn) -> Any:
             """Renew a lease during a long epoch."""
             study = service.served(name)
             told = await committed.call(study, study.heartbeat, trial_id, body.lease)
@@ -360,20 +290,23 @@ def create_app(
                 "checkpoint_wanted": False,
             }
 
-        @app.post("/api/studies/{name}/trials/{trial_id}/fail", tags=["trials"])
-        async def fail(name: StudyName, trial_id: int, body: FailIn) -> dict[str, Any]:
+        @app.post("/api/studies/{name}/trials/{trial_id}/fail", tags=["trials"],
+                  responses=refusals(404, 409, 410, 413, 503))  # fmt: skip
+        async def fail(name: StudyName, trial_id: TrialId, body: FailIn) -> dict[str, Any]:
             """The trial cannot be trained (an exception, a bad state): it fails with the reason."""
             study = service.served(name)
             await committed.call(study, study.fail, trial_id, body.lease, body.reason)
             waiters.notify(name)
             return {"trial_id": trial_id, "status": "failed"}
 
-        @app.put("/api/studies/{name}/trials/{trial_id}/checkpoint", tags=["trials"])
+        @app.put("/api/studies/{name}/trials/{trial_id}/checkpoint", tags=["trials"],
+                 responses=refusals(400, 404, 409, 410, 413, 503),
+                 openapi_extra={"requestBody": CHECKPOINT_BODY})  # fmt: skip
         async def put_checkpoint(
             name: StudyName,
-            trial_id: int,
+            trial_id: TrialId,
             lease: Annotated[str, Query(max_length=64)],
-            epoch: Annotated[int, Query(ge=1)],
+            epoch: Annotated[int, Query(ge=1, le=MAX_EPOCH)],
             request: Request,
         ) -> dict[str, Any]:
             """Keep the trial's state after ``epoch`` epochs (an opaque body): a paused trial
@@ -388,8 +321,12 @@ def create_app(
             return {"trial_id": trial_id, "epoch": epoch, "bytes": len(blob)}
 
         @app.get("/api/studies/{name}/trials/{trial_id}/checkpoint", tags=["trials"],
-                 responses={200: {"content": {"application/octet-stream": {}}}})  # fmt: skip
-        async def get_checkpoint(name: StudyName, trial_id: int) -> Response:
+                 response_class=Response,
+                 responses={200: {"description": "the state, as it was uploaded",
+                                  "content": {"application/octet-stream": BINARY},
+                                  "headers": {"X-HPO-Epoch": {"schema": {"type": "integer"}}}},
+                            **refusals(404, 409, 410)})  # fmt: skip
+        async def get_checkpoint(name: StudyName, trial_id: TrialId) -> Response:
             """The trial's latest state; header ``X-HPO-Epoch`` says after which epoch."""
             epoch, blob = service.served(name).checkpoint(trial_id)
             return Response(blob, media_type="application/octet-stream",
@@ -397,14 +334,14 @@ def create_app(
 
     # -- reading ------------------------------------------------------------------------------------
 
-    @app.get("/api/studies", tags=["studies"])
+    @app.get("/api/studies", tags=["studies"], responses=refusals())
     def list_studies() -> list[dict[str, Any]]:
         """Every study of the database, newest last."""
         with StudyReader(storage) as reader:
             frame = reader.studies()
         return _records(frame)
 
-    @app.get("/api/studies/{name}", tags=["studies"])
+    @app.get("/api/studies/{name}", tags=["studies"], responses=refusals(404))
     async def get_study(name: AnyStudyName) -> dict[str, Any]:
         """Status counts, the plan, and the best trial so far."""
         if service is not None and name in service.studies:
@@ -412,19 +349,23 @@ def create_app(
         run = service.managed.get(name) if service is not None else None
         return await run_in_threadpool(study_info, storage, name, run)
 
-    @app.get("/api/studies/{name}/trials", tags=["studies"])
+    @app.get("/api/studies/{name}/trials", tags=["studies"], responses=refusals(404))
     def trials(name: AnyStudyName) -> list[dict[str, Any]]:
         """One row per trial: status, bracket, rung, epochs, values, configuration."""
         with StudyReader(storage) as reader:
             return _records(reader.trials(name))
 
-    @app.get("/api/studies/{name}/best", tags=["studies"])
+    @app.get("/api/studies/{name}/best", tags=["studies"], responses=refusals(404))
     def best(name: AnyStudyName) -> dict[str, Any]:
         """The best trial: its value, epochs and configuration."""
         with StudyReader(storage) as reader:
             return reader.best(name)
 
-    @app.get("/api/studies/{name}/export", tags=["studies"])
+    @app.get("/api/studies/{name}/export", tags=["studies"], response_class=Response,
+             responses={200: {"description": "every epoch, one row each",
+                              "content": {"text/csv": {"schema": {"type": "string"}},
+                                          "application/vnd.apache.parquet": BINARY}},
+                        **refusals(404)})  # fmt: skip
     def export(
         name: AnyStudyName, format: Annotated[str, Query(pattern="^(csv|parquet)$")] = "csv"
     ) -> Response:
@@ -442,7 +383,7 @@ def create_app(
         return Response(buffer.getvalue(), media_type=kind,
                         headers={"Content-Disposition": disposition})  # fmt: skip
 
-    app.include_router(dashboard_router(data))
+    app.include_router(dashboard_router(data), responses=refusals(404))
     return app
 
 
@@ -459,6 +400,32 @@ async def _expire_forever(
                 waiters.notify(name)
         except Exception:  # keep the loop alive; the failure is in the server's log
             log.exception("expiring leases failed")
+
+
+def _document(app: FastAPI, *, guarded: bool) -> None:
+    """The OpenAPI document of this server as configured: with a token, every route but
+    the open ones declares the bearer scheme (and its 401); without, none does."""
+    plain = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = plain()
+        if guarded:
+            document.setdefault("components", {})["securitySchemes"] = {
+                "bearer": {"type": "http", "scheme": "bearer",
+                           "description": "the server's token (studies.db.token beside the database)"}
+            }  # fmt: skip
+        for path, operations in document.get("paths", {}).items():
+            for operation in operations.values():
+                if guarded and path not in OPEN_PATHS:
+                    operation["security"] = [{"bearer": []}]
+                else:
+                    operation.get("responses", {}).pop("401", None)
+        app.openapi_schema = document
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _settings(body: StudyIn) -> SearchSettings:
@@ -525,14 +492,29 @@ def _errors(app: FastAPI) -> None:
         if request.scope.get("hpo.too_large"):  # a chunked body ran over while it was parsed
             return _error(413, request.scope["hpo.too_large"])
         message = exc.detail if isinstance(exc.detail, str) else "request refused"
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:  # Starlette names the first route's methods; list them all
+            headers = {**(headers or {}), "Allow": ", ".join(_allowed(app, request.scope))}
+            message = f"Method Not Allowed: {request.method}; this path takes {headers['Allow']}"
+        if exc.status_code == 400 and message == "There was an error parsing the body":
+            return _error(422, "the body is not valid JSON (it is not UTF-8 text)")
         if exc.status_code == 404 and message == "Not Found":
             message = f"no route {request.url.path!r}; the API is described at /docs"
-        return _error(exc.status_code, message, getattr(exc, "headers", None))
+        return _error(exc.status_code, message, headers)
 
     @app.exception_handler(Exception)
     async def crash(request: Request, exc: Exception) -> JSONResponse:
         log.exception("%s %s failed", request.method, request.url.path)
         return _error(500, f"internal error ({type(exc).__name__}); see the server's log")
+
+
+def _allowed(app: FastAPI, scope: dict) -> list[str]:
+    """The methods of every route at this path, in a fixed order."""
+    methods: set[str] = set()
+    for route in app.router.routes:
+        if route.matches(scope)[0] is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return sorted(methods)
 
 
 def _one_sentence(errors: Any) -> str:
@@ -562,8 +544,11 @@ class _Guard:
     """Pure ASGI middleware: bearer-token check (constant time), body size limits, and a
     ``Server-Timing`` header on every answer (the time spent in this server)."""
 
-    def __init__(self, app: Any, *, token: str | None, max_body: int, max_checkpoint: int) -> None:
+    def __init__(
+        self, app: Any, *, token: str | None, max_body: int, max_checkpoint: int, routes: list
+    ) -> None:
         self.app = app
+        self.routes = routes  # the application's, also those added after the guard
         self.token = token.encode() if token else None
         self.max_body, self.max_checkpoint = max_body, max_checkpoint
 
@@ -638,6 +623,8 @@ class _Guard:
             return f"host {host!r} is not this machine; a server without a token answers loopback names only"
         if scope["method"] in ("GET", "HEAD", "OPTIONS"):
             return None
+        if not any(route.matches(scope)[0] is Match.FULL for route in self.routes):
+            return None  # no handler runs: the router answers 404 or 405 (with Allow)
         origin = headers.get(b"origin")
         if origin is not None and _hostname(origin.split(b"//", 1)[-1]) not in (
             host,
