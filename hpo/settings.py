@@ -328,8 +328,13 @@ class SearchSettings:
             )
         if self.scheduler in ("asha", "pasha"):
             n = self.n_configs
-            if n is None and self.budget is None:  # as many trials as HyperBand would start
-                n = sum(b.n_trials for b in hyperband_brackets(R, eta, r))
+            if n is None and self.budget is None:
+                # As many trials as HyperBand would start, and at least the η^k that carry
+                # one trial up the k promotions of the rungs r, rη, …, R (more than HyperBand
+                # starts when R is not r times a power of η: r=2, R=81, η=3 needs 81).
+                n = max(
+                    sum(b.n_trials for b in hyperband_brackets(R, eta, r)), eta_configs(R, eta, r)
+                )
             if self.scheduler == "pasha":
                 return PASHA(
                     sampler, R, eta=eta, min_epochs=r, n_configs=n, budget=self.budget, **common

@@ -62,7 +62,8 @@ def test_every_reader_of_rungs_sees_min_epochs_first(scheduler: str) -> None:
     built = settings.build_scheduler()  # the tuner, `hpo run`, the service's studies
     assert tuple(x.epochs for x in built.planned_brackets()[0].rungs) == RUNGS
     plan = make_plan(settings, built).lines()  # `hpo run --dry-run`, the service's plan
-    assert "@2  " in plan[1] and plan[1].split("   ")[0].endswith("@81")
+    # by default enough trials start for one to reach R (81@2 … 1@81, not 49@2 … 0@81)
+    assert plan[1].split()[2].startswith("81@2") and plan[1].split("   ")[0].endswith(" 1@81")
     dashboard = _planned_brackets(json.dumps(settings.to_dict()))  # the dashboard's rung lines
     assert [e for _, e in dashboard[0]["rungs"]] == list(RUNGS)
     simulated = build_table_scheduler(
