@@ -16,6 +16,7 @@ from hpo.budgets import (
     eta_configs,
     floor_log,
     geometric_rungs,
+    halving_bracket,
     hyperband_brackets,
     max_bracket_index,
     successive_halving_rounds,
@@ -182,3 +183,23 @@ def test_geometric_rungs_invariants(max_epochs: int, eta: int, min_epochs: int) 
         assert rungs == tuple(
             r.epochs for r in hyperband_brackets(max_epochs, eta, min_epochs)[0].rungs
         )
+
+
+@given(
+    n=st.integers(1, 3000), eta=st.integers(2, 6), r=st.integers(1, 200), R=st.integers(1, 20000)
+)
+def test_halving_bracket_invariants(n: int, eta: int, r: int, R: int) -> None:
+    """scikit-learn's schedule: never a refusal for r <= R; n_{i+1} = ⌈n_i/η⌉ on r·η^i <= R;
+    it stops after 1 + ⌊log_η n⌋ rungs or when the next rung would pass R."""
+    if r > R:
+        with pytest.raises(ValueError, match="min_resources"):
+            halving_bracket(n, R, eta, r)
+        return
+    rungs = halving_bracket(n, R, eta, r).rungs
+    sizes, samples = [x.n_trials for x in rungs], [x.epochs for x in rungs]
+    assert sizes[0] == n and samples[0] == r
+    assert all(b == -(-a // eta) for a, b in itertools.pairwise(sizes))
+    assert samples == [r * eta**i for i in range(len(rungs))] and samples[-1] <= R
+    # no rung left out: the candidates' iterations are done (1 + ⌊log_η n⌋, scikit-learn's
+    # n_required_iterations) or the next rung would pass R
+    assert len(rungs) == 1 + floor_log(n, eta) or samples[-1] * eta > R
