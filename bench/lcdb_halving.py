@@ -34,6 +34,7 @@ import pandas as pd
 from _common import require, table_anchor, write_report
 from foreign_tables import ROOT
 
+from hpo.budgets import exhaust_min_resources
 from hpo.runners._serial import SerialRunner
 from hpo.settings import SearchSettings
 from hpo.tuner import NullRecorder, Tuner
@@ -74,10 +75,10 @@ def one_dataset(frame: pd.DataFrame, eta: int) -> dict[str, Any] | None:
     curves = {name: g.set_index("size_train").sort_index() for name, g in frame.groupby("config.learner")
               if name in learners}  # fmt: skip
     # As scikit-learn's halving with min_resources="exhaust": as many rungs as the learners
-    # allow (1 + ⌊log_η n⌋), the last at the largest size; never below a size every
-    # learner has a value at.
-    rungs = 1 + int(np.floor(np.log(len(learners)) / np.log(eta) + 1e-9))
-    smallest = max(largest // eta ** (rungs - 1), *(int(c.index.min()) for c in curves.values()))
+    # allow (1 + ⌊log_η n⌋, counted with integers), the last at most the largest size
+    # (r·η^k, as scikit-learn's); never below a size every learner has a value at.
+    floor = max(int(c.index.min()) for c in curves.values())
+    smallest = exhaust_min_resources(len(learners), largest, eta, floor)
     final = at_largest.set_index("config.learner")["val_accuracy"]
     spent: list[float] = []
     settings = SearchSettings.from_dict({

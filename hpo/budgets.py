@@ -7,6 +7,12 @@ Everything is counted with integers: ``math.log(243, 3)`` is 4.999…, so a
   states it: ``T = ⌈log₂N⌉ − 1``;
 * ``R = max_epochs``, ``r = min_epochs``, reduction factor ``η = eta`` (HyperBand, Li et al.
   JMLR 2018; ASHA, Li et al. MLSys 2020).
+
+Two rules place the rungs. HyperBand keeps the paper's brackets, anchored at ``R``
+(``R·η^(i−s)``, :func:`rung_epochs`); ASHA, PASHA and the η form of successive halving
+start at the minimum resource, ``r, rη, rη², …``, and end at ``R`` (:func:`geometric_rungs`).
+With training samples as the resource, successive halving follows scikit-learn's
+``HalvingRandomSearchCV`` exactly (:func:`halving_bracket`).
 """
 
 from __future__ import annotations
@@ -119,15 +125,24 @@ def successive_halving_rounds(n_configs: int, budget: int) -> Bracket:
     return Bracket(s=n_rounds - 1, rungs=tuple(rungs))
 
 
-def max_bracket_index(max_epochs: int, eta: int, min_epochs: int = 1) -> int:
+#: How a message names R, r and their unit, by resource: a samples search is told of samples.
+_NAMES = {
+    "epochs": ("max_epochs", "min_epochs", "epochs"),
+    "samples": ("max_resources", "min_resources", "samples"),
+}
+
+
+def max_bracket_index(
+    max_epochs: int, eta: int, min_epochs: int = 1, *, resource: str = "epochs"
+) -> int:
     """s_max = ⌊log_η(R / r)⌋: the largest s with r · η^s ≤ R."""
-    _check_int("min_epochs", min_epochs, 1)
-    _check_int("max_epochs", max_epochs, 1)
+    big, small, _ = _NAMES[resource]
+    _check_int(small, min_epochs, 1)
+    _check_int(big, max_epochs, 1)
     _check_int("eta", eta, 2)
     if min_epochs > max_epochs:
         raise ValueError(
-            f"min_epochs={min_epochs} is larger than max_epochs={max_epochs}; "
-            "expected min_epochs <= max_epochs"
+            f"{small}={min_epochs} is larger than {big}={max_epochs}; expected {small} <= {big}"
         )
     s, power = 0, eta
     while min_epochs * power <= max_epochs:
@@ -138,8 +153,11 @@ def max_bracket_index(max_epochs: int, eta: int, min_epochs: int = 1) -> int:
 def rung_epochs(max_epochs: int, eta: int, s: int) -> tuple[int, ...]:
     """Epochs at the rungs of a bracket with ``s + 1`` rungs: ``R · η^(i−s)``, i = 0 … s.
 
-    Rungs are anchored at ``R`` so the last is exactly ``max_epochs``; when ``R`` is not a
-    power of η times ``r`` the lower rungs round down (``R = 100, η = 3``: 1, 3, 11, 33, 100).
+    This is HyperBand's rule (Li et al. 2018: bracket ``s`` starts at ``R·η^(−s)``), kept as
+    the paper has it: rungs are anchored at ``R`` so the last is exactly ``max_epochs``; when
+    ``R`` is not a power of η times ``r`` the lower rungs round down (``R = 100, η = 3``:
+    1, 3, 11, 33, 100), and the first rung may lie above ``r``. ASHA, PASHA and the η form
+    of successive halving start at ``r`` instead (:func:`geometric_rungs`).
 
     >>> rung_epochs(81, 3, 4)
     (1, 3, 9, 27, 81)
@@ -147,7 +165,9 @@ def rung_epochs(max_epochs: int, eta: int, s: int) -> tuple[int, ...]:
     return tuple(max_epochs * eta**i // eta**s for i in range(s + 1))
 
 
-def hyperband_brackets(max_epochs: int, eta: int = 3, min_epochs: int = 1) -> tuple[Bracket, ...]:
+def hyperband_brackets(
+    max_epochs: int, eta: int = 3, min_epochs: int = 1, *, resource: str = "epochs"
+) -> tuple[Bracket, ...]:
     """The brackets of HyperBand (Li et al. 2018, Algorithm 1), most aggressive first.
 
     Bracket ``s = s_max … 0`` starts ``n = ⌈(s_max + 1) · η^s / (s + 1)⌉`` trials at
@@ -157,7 +177,7 @@ def hyperband_brackets(max_epochs: int, eta: int = 3, min_epochs: int = 1) -> tu
     >>> [f"{b.rungs[0].n_trials}@{b.rungs[0].epochs}" for b in hyperband_brackets(81, 3)]
     ['81@1', '34@3', '15@9', '8@27', '5@81']
     """
-    s_max = max_bracket_index(max_epochs, eta, min_epochs)
+    s_max = max_bracket_index(max_epochs, eta, min_epochs, resource=resource)
     brackets = []
     for s in range(s_max, -1, -1):
         n = -(-(s_max + 1) * eta**s // (s + 1))
@@ -167,32 +187,132 @@ def hyperband_brackets(max_epochs: int, eta: int = 3, min_epochs: int = 1) -> tu
     return tuple(brackets)
 
 
-def eta_bracket(n_configs: int, max_epochs: int, eta: int = 3, min_epochs: int = 1) -> Bracket:
+def geometric_rungs(
+    max_epochs: int, eta: int = 3, min_epochs: int = 1, *, resource: str = "epochs"
+) -> tuple[int, ...]:
+    """Rungs that start at the minimum resource: ``r, rη, rη², …`` below ``R``, then ``R``.
+
+    This is the rule of ASHA (Li et al. 2020, rung ``k`` at ``r·η^k``), Optuna's
+    ``SuccessiveHalvingPruner``, Syne Tune's and Ray Tune's ASHA (``grace_period·η^k``
+    below ``max_t``, the trial ending at ``max_t``): the first judgement is at ``r``, and
+    the last rung is ``R`` even when ``R`` is not ``r`` times a power of η (then the step to
+    it is shorter than η). When it is, the rungs are HyperBand's most aggressive bracket.
+
+    >>> geometric_rungs(81, 3, 2)
+    (2, 6, 18, 54, 81)
+    >>> geometric_rungs(81, 3, 1), geometric_rungs(100, 3, 1), geometric_rungs(10, 3, 10)
+    ((1, 3, 9, 27, 81), (1, 3, 9, 27, 81, 100), (10,))
+    """
+    max_bracket_index(max_epochs, eta, min_epochs, resource=resource)  # checks the arguments
+    rungs, epochs = [], min_epochs
+    while epochs < max_epochs:
+        rungs.append(epochs)
+        epochs *= eta
+    return (*rungs, max_epochs)
+
+
+def eta_configs(max_epochs: int, eta: int = 3, min_epochs: int = 1) -> int:
+    """The fewest configurations the η form needs so that its last rung is not empty:
+    ``η^k`` for ``k + 1`` rungs.
+
+    >>> eta_configs(27, 3, 1), eta_configs(81, 3, 2)
+    (27, 81)
+    """
+    return eta ** (len(geometric_rungs(max_epochs, eta, min_epochs)) - 1)
+
+
+def eta_bracket(
+    n_configs: int, max_epochs: int, eta: int = 3, min_epochs: int = 1, *, resource: str = "epochs"
+) -> Bracket:
     """Successive halving in its η form: ``N`` trials at ``r``, the top ``1/η`` at each rung.
 
-    Rungs are those of HyperBand's most aggressive bracket (``r, rη, …, R``); rung ``i``
-    holds ``⌊N / η^i⌋`` trials. Raises ValueError if the last rung would be empty.
+    The rungs start at ``r`` and end at ``R`` (:func:`geometric_rungs`: ``r, rη, …, R``);
+    rung ``i`` holds ``⌊N / η^i⌋`` trials. Raises ValueError if the last rung would be
+    empty.
 
     >>> [(r.n_trials, r.epochs) for r in eta_bracket(27, 27, 3).rungs]
     [(27, 1), (9, 3), (3, 9), (1, 27)]
+    >>> [(r.n_trials, r.epochs) for r in eta_bracket(81, 81, 3, min_epochs=2).rungs]
+    [(81, 2), (27, 6), (9, 18), (3, 54), (1, 81)]
     """
     _check_int("n_configs", n_configs, 1)
-    s = max_bracket_index(max_epochs, eta, min_epochs)
-    needed = eta**s
+    epochs = geometric_rungs(max_epochs, eta, min_epochs, resource=resource)
+    needed = eta ** (len(epochs) - 1)
     if n_configs < needed:
+        _, small, unit = _NAMES[resource]
         raise ValueError(
-            f"n_configs={n_configs} is too few for {s + 1} rungs with eta={eta}: the last rung "
-            f"at {max_epochs} epochs would be empty; expected n_configs >= {needed} "
-            "(or a larger min_epochs)"
+            f"n_configs={n_configs} is too few for {len(epochs)} rungs with eta={eta}: the last "
+            f"rung at {max_epochs} {unit} would be empty; expected n_configs >= {needed} "
+            f"(or a larger {small})"
         )
-    epochs = rung_epochs(max_epochs, eta, s)
-    return Bracket(s=s, rungs=tuple(Rung(n_configs // eta**i, e) for i, e in enumerate(epochs)))
+    return Bracket(
+        s=len(epochs) - 1, rungs=tuple(Rung(n_configs // eta**i, e) for i, e in enumerate(epochs))
+    )
 
 
-def asha_rungs(max_epochs: int, eta: int = 3, min_epochs: int = 1) -> tuple[int, ...]:
-    """ASHA's rung epochs ``r, rη, …, R`` (anchored at R like HyperBand's brackets).
+def asha_rungs(
+    max_epochs: int, eta: int = 3, min_epochs: int = 1, *, resource: str = "epochs"
+) -> tuple[int, ...]:
+    """ASHA's rung epochs ``r, rη, …, R``: :func:`geometric_rungs` (ASHA, PASHA, and the
+    decision points of random and grid search).
 
     >>> asha_rungs(100, 3, 1)
-    (1, 3, 11, 33, 100)
+    (1, 3, 9, 27, 81, 100)
     """
-    return rung_epochs(max_epochs, eta, max_bracket_index(max_epochs, eta, min_epochs))
+    return geometric_rungs(max_epochs, eta, min_epochs, resource=resource)
+
+
+def halving_bracket(
+    n_candidates: int, max_resources: int, factor: int = 3, min_resources: int = 1
+) -> Bracket:
+    """scikit-learn's successive halving (``HalvingRandomSearchCV``/``HalvingGridSearchCV``).
+
+    As ``BaseSuccessiveHalving._run_search`` (``aggressive_elimination=False``), with ``n``
+    candidates, ``R = max_resources``, ``r = min_resources`` and ``η = factor``:
+
+    * ``n_required = 1 + ⌊log_η n⌋``: iterations until the last evaluates fewer than η;
+    * ``n_possible = 1 + ⌊log_η ⌊R/r⌋⌋``: iterations from ``r`` without exceeding ``R``;
+    * iteration ``i < min(n_required, n_possible)`` evaluates ``n_i`` candidates on
+      ``min(r·η^i, R)`` samples, ``n_0 = n`` and ``n_{i+1} = ⌈n_i/η⌉`` (its ``n_candidates_``
+      and ``n_resources_``). So few candidates mean fewer rungs, never a refusal, and the
+      last rung is ``r·η^k``, which may lie below ``R``.
+
+    The logs are counted with integers; scikit-learn's ``floor(log(n, factor))`` undercounts
+    exact powers whose float log falls short (``math.log(243, 3)`` is 4.999…), so for
+    ``n = 243, η = 3`` (or ``⌊R/r⌋ = 243``) it plans one rung fewer than its own formula.
+
+    Args:
+        n_candidates: n ≥ 1, the candidates of the first iteration.
+        max_resources: R, the most samples a candidate gets.
+        factor: η ≥ 2.
+        min_resources: r, the samples of the first iteration (see
+            :func:`exhaust_min_resources` for scikit-learn's ``'exhaust'``).
+
+    >>> [(r.n_trials, r.epochs) for r in halving_bracket(14, 900, 3, 100).rungs]
+    [(14, 100), (5, 300), (2, 900)]
+    >>> [(r.n_trials, r.epochs) for r in halving_bracket(7, 31, 2, 4).rungs]
+    [(7, 4), (4, 8), (2, 16)]
+    """
+    _check_int("n_candidates", n_candidates, 1)
+    n_possible = 1 + max_bracket_index(max_resources, factor, min_resources, resource="samples")
+    n_required = 1 + floor_log(n_candidates, factor)
+    rungs, n = [], n_candidates
+    for i in range(min(n_required, n_possible)):
+        rungs.append(Rung(n, min(min_resources * factor**i, max_resources)))
+        n = -(-n // factor)  # ⌈n_i / η⌉
+    return Bracket(s=len(rungs) - 1, rungs=tuple(rungs))
+
+
+def exhaust_min_resources(
+    n_candidates: int, max_resources: int, factor: int = 3, smallest: int = 1
+) -> int:
+    """scikit-learn's ``min_resources='exhaust'``: the largest first rung whose last
+    required iteration still fits in ``R``, ``max(smallest, ⌊R / η^(n_required − 1)⌋)``.
+
+    >>> exhaust_min_resources(6, 1000, 3, 20), exhaust_min_resources(6, 50, 3, 20)
+    (333, 20)
+    """
+    _check_int("n_candidates", n_candidates, 1)
+    _check_int("max_resources", max_resources, 1)
+    _check_int("factor", factor, 2)
+    return max(smallest, max_resources // factor ** floor_log(n_candidates, factor))

@@ -58,6 +58,23 @@ tls_key_option = click.option(
 )
 
 
+class _MinResources(click.ParamType):
+    """An integer >= 1, or one of scikit-learn's rules: smallest, exhaust."""
+
+    name = "INTEGER|smallest|exhaust"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> int | str:
+        if value in ("smallest", "exhaust") or isinstance(value, int):
+            return value
+        try:
+            number = int(value)
+        except ValueError:
+            number = 0
+        if number < 1:
+            self.fail(f"{value!r} is not an integer >= 1, smallest or exhaust", param, ctx)
+        return number
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="hpo")
 def cli() -> None:
@@ -78,15 +95,20 @@ def cli() -> None:
 @click.option(
     "--max-epochs",
     type=click.IntRange(min=1),
-    help="R: the most epochs any trial gets. [default: 27]",
+    help="R: the most epochs any trial gets; the last rung. [default: 27]",
 )
 @click.option(
     "--min-epochs",
     type=click.IntRange(min=1),
-    help="r: epochs before a trial's first judgement. [default: 1]",
+    help="r: epochs before a trial's first judgement. asha, pasha, sh (eta form), random "
+    "and grid: the first rung, rungs r, r*eta, r*eta^2, ... and R (r=2, R=81, eta=3: 2, 6, "
+    "18, 54, 81); hyperband: the paper's brackets R*eta^-s, s <= log_eta(R/r), so its "
+    "first rung is r only when R is r times a power of eta. [default: 1]",
 )
 @click.option(
-    "--eta", type=click.IntRange(min=2), help="Keep the top 1/eta at each rung. [default: 3]"
+    "--eta",
+    type=click.IntRange(min=2),
+    help="Keep the top 1/eta at each rung (scikit-learn's factor). [default: 3]",
 )
 @click.option(
     "--budget",
@@ -94,7 +116,10 @@ def cli() -> None:
     help="Total epochs (sh: the report's form; asha, random).",
 )
 @click.option(
-    "--n-configs", type=click.IntRange(min=1), help="Configurations to start (sh, asha, random)."
+    "--n-configs",
+    type=click.IntRange(min=1),
+    help="Configurations to start (sh, asha, random). [default sh: eta^k for its k+1 rungs; "
+    "with samples, scikit-learn's: the grid, or max-resources // min-resources]",
 )
 @click.option(
     "--resource",
@@ -105,12 +130,16 @@ def cli() -> None:
 @click.option(
     "--max-resources",
     type=click.IntRange(min=1),
-    help="samples: the most a trial gets. [default: all]",
+    help="samples: the most a trial gets (scikit-learn's max_resources). [default: all]",
 )
 @click.option(
     "--min-resources",
-    type=click.IntRange(min=1),
-    help="samples: the first rung. [default: 2 per fold and class, scikit-learn's 'smallest']",
+    type=_MinResources(),
+    help="samples: the first rung (scikit-learn's min_resources): an integer, smallest (2 per "
+    "fold and class) or exhaust (sh: the largest first rung whose last rung fits in "
+    "--max-resources). sh then runs scikit-learn's halving schedule exactly: the top "
+    "ceil(n/eta) go on to eta times the samples, fewer rungs when candidates are few. "
+    "[default: smallest]",
 )
 @click.option(
     "--iterations",

@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from hpo.budgets import hyperband_brackets, successive_halving_rounds
+from hpo.budgets import eta_configs, hyperband_brackets, successive_halving_rounds
 from hpo.runners._simulator import Curves, SimulatorRunner, TableSampler, _listify
 from hpo.schedulers import (
     ASHA,
@@ -169,8 +169,7 @@ class Benchmark:
                 sampler, n, budget=b, iterations=max(1, total // spent), **common
             )
         if kind == "sh-eta":
-            s_max = len(hyperband_brackets(R, eta)) - 1
-            n = eta**s_max
+            n = eta_configs(R, eta)  # η^k for the rungs 1, η, …, R
             one = SuccessiveHalving(sampler, n, max_epochs=R, eta=eta).planned_budget()
             return SuccessiveHalving(
                 sampler, n, max_epochs=R, eta=eta, iterations=max(1, total // one), **common

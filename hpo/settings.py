@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hpo.budgets import hyperband_brackets
+from hpo.budgets import eta_configs, exhaust_min_resources, hyperband_brackets
 from hpo.samplers import GridSampler, RandomSampler, make_sampler
 from hpo.schedulers import (
     ASHA,
@@ -33,6 +33,7 @@ from hpo.trainer_spec import SettingsError, TrainerSpec
 SCHEDULERS = ("sh", "hyperband", "asha", "pasha", "topk", "random", "grid")
 SAMPLERS = ("random", "tpe", "gp", "grid")
 EXECUTORS = ("ray", "serial")
+MIN_RESOURCES_RULES = ("smallest", "exhaust")  # scikit-learn's names for min_resources
 RULES = {"median": MedianStopping, "patience": Patience, "extrapolation": CurveExtrapolation}
 
 
@@ -49,10 +50,11 @@ class SearchSettings:
     min_epochs: int = 1
     # What a scheduler hands out: epochs, or training samples (scikit-learn's halving:
     # each rung refits on more samples, from min_resources up to max_resources; both
-    # default to what the data allows, as scikit-learn's "smallest" and all samples).
+    # default to what the data allows, as scikit-learn's "smallest" and all samples;
+    # min_resources may also be "exhaust", scikit-learn's rule for sh).
     resource: str = "epochs"
     max_resources: int | None = None
-    min_resources: int | None = None
+    min_resources: int | str | None = None
     eta: int = 3
     budget: int | None = None
     n_configs: int | None = None
@@ -155,7 +157,14 @@ class SearchSettings:
         choice("mode", ("max", "min"))
         choice("resource", ("epochs", "samples"))
         integer("max_resources", 1, optional=True)
-        integer("min_resources", 1, optional=True)
+        if self.min_resources not in MIN_RESOURCES_RULES:
+            try:
+                integer("min_resources", 1, optional=True)
+            except SettingsError:
+                raise SettingsError(
+                    f"{prefix}min_resources={self.min_resources!r} is invalid; expected an "
+                    f"integer >= 1, {' or '.join(MIN_RESOURCES_RULES)}"
+                ) from None
         choice("task", ("auto", "classification", "regression"))
         for key, kinds in (("metric", (str,)), ("trainer", (str,)), ("dataset", (str, type(None))),
                            ("target", (str, type(None))), ("ray_address", (str, type(None)))):  # fmt: skip
@@ -182,7 +191,7 @@ class SearchSettings:
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
             raise SettingsError(f"{prefix}seed={self.seed!r} is invalid; expected an integer")
         if (
-            self.min_resources is not None
+            isinstance(self.min_resources, int)
             and self.max_resources is not None
             and self.min_resources > self.max_resources
         ):
@@ -296,7 +305,7 @@ class SearchSettings:
     def _make(self, sampler: Any, common: dict[str, Any]) -> Scheduler:
         R, r, eta = self.max_epochs, self.min_epochs, self.eta
         if self.resource == "samples":
-            if self.max_resources is None or self.min_resources is None:
+            if self.max_resources is None or not isinstance(self.min_resources, int):
                 raise SettingsError(
                     "resource samples: max_resources and min_resources come from the data; "
                     "give them, or let the search load the data first"
@@ -316,8 +325,11 @@ class SearchSettings:
                 return SuccessiveHalving(
                     sampler, n, budget=self.budget, iterations=self.iterations, **common
                 )
-            s_max = len(hyperband_brackets(R, eta, r)) - 1
-            n = self.n_configs or (eta**s_max)
+            # The η form needs η^k configurations for its k + 1 rungs r, rη, …, R;
+            # scikit-learn's (samples) starts max_resources // min_resources candidates, its
+            # n_candidates='exhaust' (HalvingRandomSearchCV), or the whole grid
+            # (HalvingGridSearchCV), and runs fewer rungs when they are few.
+            n = self.n_configs or self._halving_candidates() or eta_configs(R, eta, r)
             return SuccessiveHalving(
                 sampler,
                 n,
@@ -329,8 +341,13 @@ class SearchSettings:
             )
         if self.scheduler in ("asha", "pasha"):
             n = self.n_configs
-            if n is None and self.budget is None:  # as many trials as HyperBand would start
-                n = sum(b.n_trials for b in hyperband_brackets(R, eta, r))
+            if n is None and self.budget is None:
+                # As many trials as HyperBand would start, and at least the η^k that carry
+                # one trial up the k promotions of the rungs r, rη, …, R (more than HyperBand
+                # starts when R is not r times a power of η: r=2, R=81, η=3 needs 81).
+                n = max(
+                    sum(b.n_trials for b in hyperband_brackets(R, eta, r)), eta_configs(R, eta, r)
+                )
             if self.scheduler == "pasha":
                 return PASHA(
                     sampler, R, eta=eta, min_epochs=r, n_configs=n, budget=self.budget, **common
@@ -358,29 +375,59 @@ class SearchSettings:
             return RandomSearch(sampler, sampler.size, R, eta=eta, min_epochs=r, **common)
         return GridSearch(sampler, R, eta=eta, min_epochs=r, **common)
 
+    def _halving_candidates(self) -> int | None:
+        """scikit-learn's first-iteration candidates when ``n_configs`` is not given, under
+        ``resource: samples``: the grid (``HalvingGridSearchCV``), or ``⌊R / r⌋``
+        (``HalvingRandomSearchCV``'s ``n_candidates='exhaust'``). None for epochs."""
+        if self.resource != "samples":
+            return None
+        if self.sampler == "grid" or self.scheduler == "grid":
+            return self.build_space().grid_size()
+        assert isinstance(self.max_resources, int) and isinstance(self.min_resources, int)
+        return max(1, self.max_resources // self.min_resources)
+
     def trainer_spec(self) -> TrainerSpec:
         return TrainerSpec(self.trainer, self.dataset, self.target, dict(self.trainer_options),
                            self.task, self.preprocess, self.resource)  # fmt: skip
 
     def resolved_for(self, dataset: Any) -> SearchSettings:
         """With ``resource: samples``, the resources the data allows filled in: at most every
-        sample a trial can train on, at least scikit-learn's "smallest" (2 per fold, and
-        per class for a classification). Anything else: unchanged."""
+        sample a trial can train on (``max_resources``), and ``min_resources`` as
+        scikit-learn's halving sets it: "smallest" (the default) is 2 per fold, and per
+        class for a classification; "exhaust" (``sh`` only) the largest first rung whose
+        last rung still fits in ``max_resources`` (:func:`hpo.budgets.exhaust_min_resources`).
+        Anything else: unchanged."""
         if self.resource != "samples" or dataset is None:
             return self
         n = len(dataset.y_train) + len(dataset.y_val)
         folds = int(self.trainer_options.get("cv", 5))
-        smallest = 2 * folds * max(1, getattr(dataset, "n_classes", 0))
-        resolved = dataclasses.replace(
-            self,
-            max_resources=self.max_resources or n,
-            min_resources=self.min_resources or min(smallest, n),
-        )
-        if resolved.max_resources > n:
+        smallest = min(2 * folds * max(1, getattr(dataset, "n_classes", 0)), n)
+        R = self.max_resources or n
+        if n < R:
             raise SettingsError(
-                f"max_resources={resolved.max_resources} is more than the {n} samples the "
+                f"max_resources={R} is more than the {n} samples the "
                 "trials can train on (the training and validation parts)"
             )
+        r = self.min_resources
+        if r is None or r == "smallest":
+            r = smallest
+        elif r == "exhaust":
+            if self.scheduler != "sh":
+                raise SettingsError(
+                    f"min_resources=exhaust is successive halving's rule (scikit-learn's); "
+                    f"with scheduler {self.scheduler} give an integer or smallest"
+                )
+            candidates = self.n_configs or (
+                self.build_space().grid_size() if self.sampler == "grid" else None
+            )
+            if candidates is None:
+                raise SettingsError(
+                    "min_resources=exhaust sets the first rung from the number of candidates; "
+                    "give n_configs (or a grid sampler), as scikit-learn refuses "
+                    "n_candidates and min_resources both 'exhaust'"
+                )
+            r = exhaust_min_resources(candidates, R, self.eta, smallest)
+        resolved = dataclasses.replace(self, max_resources=R, min_resources=r)
         resolved.validate()
         return resolved
 

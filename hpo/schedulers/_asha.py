@@ -42,7 +42,9 @@ class ASHA(Scheduler):
 
     Args:
         sampler: proposes configurations.
-        max_epochs: R. eta: η ≥ 2. min_epochs: r. Rungs are ``r, rη, …, R``.
+        max_epochs: R. eta: η ≥ 2. min_epochs: r, the first rung. Rungs are ``r, rη, rη², …``
+            below ``R``, then ``R`` (:func:`hpo.budgets.geometric_rungs`, as the ASHA paper,
+            Optuna, Syne Tune and Ray Tune place them: ``r=2, R=81, η=3``: 2, 6, 18, 54, 81).
         n_configs: start at most this many trials.
         budget: spend at most this many epochs (promotions included); give
             ``n_configs``, ``budget`` or both. With a budget, ASHA is *budget-aware*: it
@@ -77,7 +79,7 @@ class ASHA(Scheduler):
         )
         if n_configs is None and budget is None:
             raise ValueError("ASHA needs n_configs, budget or both to know when to stop")
-        self.rung_epochs = asha_rungs(max_epochs, eta, min_epochs)
+        self.rung_epochs = asha_rungs(max_epochs, eta, min_epochs, resource=resource)
         if n_configs is not None:
             _check_positive_int("n_configs", n_configs)
         if budget is not None:

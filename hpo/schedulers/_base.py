@@ -108,7 +108,9 @@ class Scheduler:
         self.resource = resource
         self.refits = resource == "samples"
         self.sampler = sampler
-        self.max_epochs = _check_positive_int("max_epochs", max_epochs)
+        self.max_epochs = _check_positive_int(
+            "max_resources" if self.refits else "max_epochs", max_epochs
+        )
         self.mode = Mode.parse(mode)
         self.seed = int(seed)
         self.rules = list(stopping)

@@ -46,7 +46,11 @@ class RandomSearch(Scheduler):
         self.n_configs = _check_positive_int("n_configs", n_configs)
         # A refit (training samples) goes to the full size at once: its rungs would only
         # refit it again and again.
-        self.rung_epochs = (max_epochs,) if self.refits else asha_rungs(max_epochs, eta, min_epochs)
+        self.rung_epochs = (
+            (max_epochs,)
+            if self.refits
+            else asha_rungs(max_epochs, eta, min_epochs, resource=resource)
+        )
 
     def planned_brackets(self) -> tuple[Bracket, ...]:
         return (Bracket(0, (Rung(self.n_configs, self.max_epochs),)),)

@@ -29,6 +29,11 @@ def keep_fraction(eta: int, n: int) -> int:
     return n // eta
 
 
+def keep_ceil_fraction(eta: int, n: int) -> int:
+    """scikit-learn's halving rule: keep the best ⌈n/η⌉ (bind η with partial)."""
+    return -(-n // eta)
+
+
 def top_k(results: dict[int, float], k: int) -> list[int]:
     """The ``k`` best trial ids by score (lower is better), ties broken by trial id.
 

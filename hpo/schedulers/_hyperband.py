@@ -17,7 +17,10 @@ class HyperBand(BracketScheduler):
     """HyperBand's brackets ``s = s_max … 0``, each a synchronous successive halving.
 
     Bracket ``s`` starts ``⌈(s_max+1)·η^s/(s+1)⌉`` trials at ``R·η^(−s)`` epochs and keeps
-    ``⌊n_i/η⌋`` at each rung (see :func:`hpo.budgets.hyperband_brackets`). Brackets run
+    ``⌊n_i/η⌋`` at each rung (see :func:`hpo.budgets.hyperband_brackets`). These are the
+    paper's brackets, anchored at ``R`` with ``s_max = ⌊log_η(R/r)⌋``: the first rung is
+    ``r`` only when ``R`` is ``r`` times a power of η (``r=2, R=81, η=3``: 3, 9, 27, 81),
+    unlike ASHA's rungs, which start at ``r``. Brackets run
     side by side: promotions go first, then new trials of the most aggressive bracket
     that still has some to start, so no worker waits for a rung to fill while another
     bracket has work.
@@ -52,7 +55,7 @@ class HyperBand(BracketScheduler):
         resource: str = "epochs",
     ) -> None:
         _check_positive_int("iterations", iterations)
-        brackets = hyperband_brackets(max_epochs, eta, min_epochs) * iterations
+        brackets = hyperband_brackets(max_epochs, eta, min_epochs, resource=resource) * iterations
         self.eta, self.min_epochs, self.iterations = eta, min_epochs, iterations
         super().__init__(
             sampler,

@@ -1,4 +1,5 @@
-"""Synchronous successive halving: the report's form and the η form."""
+"""Synchronous successive halving: the report's form, the η form, and scikit-learn's
+schedule when training samples are the resource."""
 
 from __future__ import annotations
 
@@ -6,10 +7,10 @@ from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
-from hpo.budgets import eta_bracket, successive_halving_rounds
+from hpo.budgets import eta_bracket, halving_bracket, successive_halving_rounds
 from hpo.samplers import Sampler
 from hpo.schedulers._base import _check_positive_int
-from hpo.schedulers._brackets import BracketScheduler, keep_fraction, keep_half
+from hpo.schedulers._brackets import BracketScheduler, keep_ceil_fraction, keep_fraction, keep_half
 from hpo.types import Mode
 
 
@@ -19,8 +20,14 @@ class SuccessiveHalving(BracketScheduler):
     * **The report's form** (give ``budget``): ``⌈log₂N⌉`` rounds; round ``t`` gives each
       survivor ``⌊B / (|S_t|·⌈log₂N⌉)⌋`` more epochs and keeps the best ``⌈|S_t|/2⌉``
       (see :func:`hpo.budgets.successive_halving_rounds`). Never spends more than ``B``.
-    * **The η form** (give ``max_epochs``): rungs ``r, rη, …, R``; each keeps the top
-      ``⌊n_i/η⌋`` (see :func:`hpo.budgets.eta_bracket`).
+    * **The η form** (give ``max_epochs``): rungs ``r, rη, rη², …`` below ``R``, then ``R``
+      (the first judgement is at ``r = min_epochs``); each keeps the top ``⌊n_i/η⌋`` (see
+      :func:`hpo.budgets.eta_bracket`).
+    * **scikit-learn's form**, the η form with ``resource="samples"``: the schedule of
+      ``HalvingRandomSearchCV``/``HalvingGridSearchCV`` for the same ``n_candidates``
+      (``n_configs``), ``factor`` (η), ``min_resources`` (r) and ``max_resources`` (R): each
+      rung keeps ``⌈n_i/η⌉`` on ``r·η^i`` samples, and too few candidates mean fewer rungs,
+      not a refusal (see :func:`hpo.budgets.halving_bracket`).
 
     Args:
         sampler: proposes the configurations.
@@ -73,6 +80,10 @@ class SuccessiveHalving(BracketScheduler):
         if budget is not None:
             plan = successive_halving_rounds(n_configs, budget)
             self.budget, self.form = budget, "report"
+        elif resource == "samples":
+            assert max_epochs is not None
+            plan = halving_bracket(n_configs, max_epochs, eta, min_epochs)
+            self.budget, self.form = plan.refit_budget, "sklearn"
         else:
             assert max_epochs is not None
             plan = eta_bracket(n_configs, max_epochs, eta, min_epochs)
@@ -80,8 +91,13 @@ class SuccessiveHalving(BracketScheduler):
         _check_positive_int("iterations", iterations)
         self.n_configs, self.eta, self.min_epochs = n_configs, eta, min_epochs
         self.iterations = iterations
-        # The report keeps ⌈|S_t|/2⌉ of each round; the η form keeps ⌊n_i/η⌋.
-        keep = keep_half if self.form == "report" else partial(keep_fraction, eta)
+        # The report keeps ⌈|S_t|/2⌉ of each round; the η form keeps ⌊n_i/η⌋ (HyperBand's
+        # rule); scikit-learn's keeps ⌈n_i/η⌉ (``ceil(n_candidates / self.factor)``).
+        keep = {
+            "report": keep_half,
+            "eta": partial(keep_fraction, eta),
+            "sklearn": partial(keep_ceil_fraction, eta),
+        }[self.form]
         super().__init__(
             sampler,
             [plan] * iterations,
