@@ -39,6 +39,7 @@ function's: its checkpoint must hold all it needs (model, optimiser, random stat
 
 from __future__ import annotations
 
+import functools
 import inspect
 import queue
 import threading
@@ -162,7 +163,12 @@ def mentions_checkpoint(fn: Any, depth: int = 3) -> bool:
         return declared
     seen: set[int] = set()
     fn = inspect.unwrap(fn)
-    stack = [(getattr(fn, "__code__", None), getattr(fn, "__globals__", {}), depth)]
+    while isinstance(fn, functools.partial):
+        fn = fn.func
+    fn = getattr(fn, "__func__", fn)  # a bound method
+    if not inspect.isfunction(fn):  # code this cannot read: taken to keep state
+        return True
+    stack = [(fn.__code__, fn.__globals__, depth)]
     while stack:
         code, scope, left = stack.pop()
         if code is None or id(code) in seen:

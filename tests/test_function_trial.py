@@ -340,3 +340,17 @@ def test_function_without_state_runs_as_a_service_worker_when_nothing_pauses(ser
     run_study(settings("tests.functions:noisy", **stop_only), s.db, "local")
     pd.testing.assert_frame_equal(curves(s.db, "fn"), curves(s.db, "local"))
     pd.testing.assert_frame_equal(curves(s.db, "cli"), curves(s.db, "local"))
+
+
+def test_mentions_checkpoint_takes_code_it_cannot_read_to_keep_state() -> None:
+    import functools
+
+    from hpo.function_trial import mentions_checkpoint
+
+    class Objective:
+        def __call__(self, config: dict, trial) -> None:
+            pass
+
+    assert mentions_checkpoint(Objective())
+    assert not mentions_checkpoint(functools.partial(functions.stateless))
+    assert mentions_checkpoint(functools.partial(functions.checkpoint_first))
