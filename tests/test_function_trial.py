@@ -265,16 +265,20 @@ def test_function_checkpoint_orders_on_ray_workers(tmp_path, ray_driver, functio
     )
 
 
-def test_function_without_state_on_ray_workers(tmp_path, ray_driver) -> None:
+@pytest.mark.parametrize(
+    ("extra", "workers"),
+    # ASHA decides as reports arrive: with one worker its order is the serial runner's.
+    [({"scheduler": "asha", "stop_only": True}, 1), ({"scheduler": "random"}, 2)],
+    ids=["asha-stop-only", "random"],
+)
+def test_function_without_state_on_ray_workers(tmp_path, ray_driver, extra, workers) -> None:
     from hpo.settings import SettingsError
 
+    on_ray = {"executor": "ray", "workers": workers, "ray_address": ray_driver}
     with pytest.raises(SettingsError, match="it keeps no state, and hyperband pauses trials"):
-        run_study(settings("tests.functions:stateless", executor="ray", workers=2,
-                           ray_address=ray_driver), tmp_path / "s.db", "refused")  # fmt: skip
-    stop_only = {"scheduler": "asha", "stop_only": True}
-    run_study(settings("tests.functions:stateless", executor="ray", workers=2,
-                       ray_address=ray_driver, **stop_only), tmp_path / "s.db", "ray")  # fmt: skip
-    run_study(settings("tests.functions:noisy", **stop_only), tmp_path / "s.db", "serial")
+        run_study(settings("tests.functions:stateless", **on_ray), tmp_path / "s.db", "refused")
+    run_study(settings("tests.functions:stateless", **on_ray, **extra), tmp_path / "s.db", "ray")
+    run_study(settings("tests.functions:noisy", **extra), tmp_path / "s.db", "serial")
     pd.testing.assert_frame_equal(
         curves(tmp_path / "s.db", "ray"), curves(tmp_path / "s.db", "serial")
     )
