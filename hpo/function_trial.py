@@ -56,7 +56,14 @@ class ContractError(ValueError):
 
 
 class NoStateError(ContractError):
-    """A function told to pause returned without ever calling ``trial.checkpoint``."""
+    """A function told to pause returned without ever calling ``trial.checkpoint``.
+
+    ``what`` is what it did ("train() did not call … when told to pause"), ``why`` why
+    that matters; the message is both."""
+
+    def __init__(self, what: str, why: str) -> None:
+        super().__init__(f"{what}; {why}")
+        self.what = what
 
 
 #: ``trial.report(..., checkpoint=NOTHING)``: no checkpoint with this report.
@@ -337,7 +344,8 @@ class FunctionTrainer:
             if saved is None:
                 raise NoStateError(
                     f"train() did not call trial.checkpoint(state) after epoch {self._epoch} "
-                    "when told to pause; a paused trial resumes from that state"
+                    "when told to pause",
+                    "a paused trial resumes from that state",
                 )
             if saved[0] != self._epoch:
                 raise ContractError(
@@ -357,8 +365,9 @@ class FunctionTrainer:
         self.close()
         if not state.get("kept", True) and int(state["epoch"]) > 0:
             raise NoStateError(
-                f"train() keeps no state (it never calls trial.checkpoint), so its trial cannot "
-                f"continue after epoch {state['epoch']} in another call (a lost worker, a resume)"
+                "train() keeps no state (it never calls trial.checkpoint)",
+                f"its trial cannot continue after epoch {state['epoch']} in another call (a lost "
+                "worker, a resume)",
             )
         self.config, self.seed = dict(state["config"]), int(state["seed"])
         self._epoch, self._state = int(state["epoch"]), state["state"]

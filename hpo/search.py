@@ -146,11 +146,8 @@ def check_trainer(settings: SearchSettings) -> tuple[TrainerSpec, Any]:
     except NoStateError as exc:
         if settings.build_scheduler().pauses_trials:
             label = scheduler_label(settings.scheduler, settings.stop_only)
-            why = _one_line(exc).split(";")[
-                0
-            ]  # "did not call trial.checkpoint … when told to pause"
             who = f"--trainer {settings.trainer}"
-            raise SettingsError(no_state_refusal(who, why, label)) from None
+            raise SettingsError(no_state_refusal(who, exc.what, label)) from None
         spec = dataclasses.replace(spec, keeps_state=False)
     except ContractError as exc:
         raise SettingsError(f"--trainer {settings.trainer}: {_one_line(exc)}") from None
