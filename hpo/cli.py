@@ -122,6 +122,13 @@ def cli() -> None:
     "with samples, scikit-learn's: the grid, or max-resources // min-resources]",
 )
 @click.option(
+    "--stop-only",
+    is_flag=True,
+    default=None,
+    help="asha: continue the top 1/eta at each rung at once and stop the rest, never "
+    "pausing a trial (a train function that keeps no state needs this, or random).",
+)
+@click.option(
     "--resource",
     type=click.Choice(["epochs", "samples"]),
     help="What rungs hand out: epochs, or training samples (each rung refits on more, as "
@@ -652,6 +659,15 @@ def worker(url: str, study_name: str, trainer: str, dataset: str, target: str | 
                            resource=info.get("resource", "epochs"))  # fmt: skip
         loaded = spec.load_class()
         function = None if isinstance(loaded, type) else loaded
+        if function is not None:  # one that keeps no state: refused now if the study pauses
+            from hpo.function_trial import ContractError
+
+            try:
+                note = study.check_function(function, trainer)
+            except ContractError as exc:
+                raise UsageError(str(exc)) from None
+            if note is not None:
+                click.echo(f"trainer: {note}")
         try:
             data = spec.load_dataset()
         except (ValueError, TypeError) as exc:

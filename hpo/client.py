@@ -43,6 +43,15 @@ from typing import Any
 
 import httpx
 
+from hpo.function_trial import (
+    NOTHING,
+    CheckpointClock,
+    ContractError,
+    mentions_checkpoint,
+    no_state_note,
+    no_state_refusal,
+)
+
 log = logging.getLogger("hpo.client")
 
 RETRIED_STATUS = frozenset({502, 503, 504})
@@ -232,14 +241,36 @@ class Study:
             finally:
                 trial.close()
 
+    def check_function(self, train: Callable[..., Any], who: str | None = None) -> str | None:
+        """Before any work: a function that keeps no state (no ``trial.checkpoint`` and no
+        ``report(..., checkpoint=)`` in its code: see
+        :func:`~hpo.function_trial.mentions_checkpoint`) is refused with a ContractError if
+        the study pauses trials; if it never does, the one line saying that it runs.
+        None for a function that checkpoints."""
+        if mentions_checkpoint(train):
+            return None
+        who = who or f"{getattr(train, '__module__', '?')}:{getattr(train, '__qualname__', train)}"
+        info = self.info()
+        scheduler = str(info.get("scheduler", "?"))
+        if info.get("pauses_trials", True):
+            why = f"{who} never calls trial.checkpoint(state)"
+            raise ContractError(no_state_refusal(f"study {self.name!r}", why, scheduler))
+        label = f"{scheduler} with stop_only" if scheduler == "asha" else scheduler
+        return no_state_note(who, label)
+
     def run(
         self, train: Callable[[dict[str, Any], Trial], Any], client_id: str | None = None
     ) -> int:
         """Call ``train(config, trial)`` for every assignment until the study is finished.
 
         An exception in ``train`` fails that trial (with the exception as its reason) and
-        the loop goes on, as in the tuner. Returns the number of assignments run.
+        the loop goes on, as in the tuner. Returns the number of assignments run. A function
+        that keeps no state is refused before any work if the study pauses trials
+        (:meth:`check_function`).
         """
+        note = self.check_function(train)
+        if note is not None:
+            log.info("%s", note)
         n = 0
         for trial in self.trials(client_id):
             n += 1
@@ -271,6 +302,8 @@ class Trial:
         self.action = "continue"
         self.checkpoint_wanted = False
         self.last_epoch = self.from_epoch
+        self._checkpoints = CheckpointClock()
+        self._pending: tuple[int, Any] | None = None  # a state taken before its report
         self._path = f"{study._path}/trials/{self.trial_id}"
         self._clock = self.contact = time.perf_counter()
         study.client._heartbeats.add(self)
@@ -286,15 +319,32 @@ class Trial:
     def epochs(self) -> Iterator[int]:
         """Epoch numbers to train: from ``from_epoch + 1`` until the trial is told anything
         but ``continue`` (the end moves when the scheduler keeps the trial going)."""
+        self._checkpoints.loop_started()
+        return self._epochs()
+
+    def _epochs(self) -> Iterator[int]:
         epoch = self.last_epoch
         while self.action == "continue" and epoch < self.until_epoch:
             # Training samples: one refit on until_epoch of them, reported once.
             epoch = self.until_epoch if self.resource == "samples" else epoch + 1
             self._clock = time.perf_counter()
+            self._checkpoints.epoch_started()
             yield epoch
 
-    def report(self, epoch: int, metrics: Mapping[str, float], seconds: float | None = None) -> str:
-        """Report epoch ``epoch``; returns ``continue``, ``pause`` or ``stop``."""
+    def report(
+        self,
+        epoch: int,
+        metrics: Mapping[str, float],
+        seconds: float | None = None,
+        checkpoint: Any = NOTHING,
+    ) -> str:
+        """Report epoch ``epoch``; returns ``continue``, ``pause`` or ``stop``.
+
+        ``checkpoint`` is the state after this epoch (as Ray Tune's
+        ``report(metrics, checkpoint=...)``): uploaded if the server wants it (a pause).
+        """
+        if checkpoint is not NOTHING:
+            self._pending = (int(epoch), checkpoint)
         if seconds is None:
             seconds = time.perf_counter() - self._clock
         body = {"lease": self.lease, "epoch": int(epoch), "seconds": max(0.0, float(seconds)),
@@ -314,7 +364,11 @@ class Trial:
         self.checkpoint_wanted = told["checkpoint_wanted"]
         self.last_epoch = epoch
         self._clock = time.perf_counter()
-        if self.action != "continue" and not self.checkpoint_wanted:
+        self._checkpoints.reported(self.action)
+        pending, self._pending = self._pending, None
+        if pending is not None and pending[0] == epoch and self.checkpoint_wanted:
+            self._upload(pending[1])  # taken before (or with) this report: the state after it
+        elif self.action != "continue" and not self.checkpoint_wanted:
             self.close()
         return self.action
 
@@ -330,10 +384,23 @@ class Trial:
         return response.content
 
     def checkpoint(self, state: Any) -> None:
-        """Save the trial's state (pickled) after the last reported epoch, unless the trial
-        was stopped: a paused trial resumes from it, here or on another client."""
-        if self.action == "stop" or self.last_epoch == 0:
+        """Save the trial's state (pickled) after the epoch just trained, unless the trial
+        was stopped: a paused trial resumes from it, here or on another client.
+
+        Taken after ``report(N)`` it is uploaded as the state after N; taken while epoch N
+        trains, before its report, it is held and uploaded after ``report(N)`` if the
+        server wants it (see :class:`~hpo.function_trial.CheckpointClock`)."""
+        if self.action == "stop":
             return
+        epoch = self._checkpoints.label(self.last_epoch)
+        if epoch > self.last_epoch:
+            self._pending = (epoch, state)
+            return
+        if self.last_epoch == 0:
+            return
+        self._upload(state)
+
+    def _upload(self, state: Any) -> None:
         self.checkpoint_bytes(pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
 
     def checkpoint_bytes(self, blob: bytes) -> None:

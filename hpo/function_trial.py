@@ -12,6 +12,19 @@ The short way to search an ordinary training loop (as Ray Tune's function API)::
                 break
         trial.checkpoint(model.state())         # what a pause keeps
 
+A checkpoint is the state after the epoch just trained, whichever side of its report it
+is taken: after ``report(N)`` (as above), between training epoch N and ``report(N)``
+(checkpoint, then report), or with the report itself, as Ray Tune's users write it:
+``trial.report(epoch, metrics, checkpoint=state)``. A checkpoint taken inside
+``trial.epochs()``'s epoch N, before its report, is the state after N; one taken after
+``report(N)`` and before the loop moves on is the state after N. (With a loop of your own
+instead of ``trial.epochs()``, a checkpoint after a ``continue`` belongs to the next epoch.)
+
+A function that never checkpoints (an Optuna objective, ported) keeps no state: it can be
+searched by schedulers that never pause a trial (``random``, ``grid``, ``asha`` with
+``stop_only``), where its call runs from the first epoch to the last, and is refused
+before the search starts by those that pause.
+
 The same function runs in-process, on Ray workers (``--trainer module:train``) and as a
 client of the service (``hpo worker``, ``Study.run``): the ``trial`` object has the same
 methods everywhere.
@@ -26,6 +39,7 @@ function's: its checkpoint must hold all it needs (model, optimiser, random stat
 
 from __future__ import annotations
 
+import functools
 import inspect
 import queue
 import threading
@@ -39,6 +53,59 @@ CONTINUE, PAUSE, STOP = "continue", "pause", "stop"
 
 class ContractError(ValueError):
     """A function (or class) that does not follow the contract it was named for."""
+
+
+class NoStateError(ContractError):
+    """A function told to pause returned without ever calling ``trial.checkpoint``.
+
+    ``what`` is what it did ("train() did not call … when told to pause"), ``why`` why
+    that matters; the message is both."""
+
+    def __init__(self, what: str, why: str) -> None:
+        super().__init__(f"{what}; {why}")
+        self.what = what
+
+
+#: ``trial.report(..., checkpoint=NOTHING)``: no checkpoint with this report.
+NOTHING: Any = type("Nothing", (), {"__repr__": lambda self: "NOTHING"})()
+
+
+class CheckpointClock:
+    """Which epoch a ``trial.checkpoint(state)`` taken now is the state after.
+
+    A checkpoint is the state after the epoch just trained: inside epoch N (after
+    ``trial.epochs()`` gave N, before ``report(N)``) it is N, and so it is after
+    ``report(N)`` until the loop asks for N + 1. Without ``trial.epochs()`` the start of
+    an epoch is not seen: after a ``continue`` the function is taken to train the next.
+
+    >>> clock = CheckpointClock()
+    >>> clock.loop_started(); clock.epoch_started(); clock.label(0)  # in epoch 1, before report
+    1
+    >>> clock.reported("continue"); clock.label(1)  # after report 1, before the loop goes on
+    1
+    >>> clock.epoch_started(); clock.label(1)  # in epoch 2
+    2
+    """
+
+    def __init__(self) -> None:
+        self.in_epoch = True  # before the first report, a checkpoint follows epoch 1
+        self.uses_epochs = False
+
+    def label(self, last_epoch: int) -> int:
+        """The epoch a checkpoint taken now belongs to, ``last_epoch`` being reported."""
+        return last_epoch + 1 if self.in_epoch else last_epoch
+
+    def loop_started(self) -> None:
+        """``trial.epochs()`` was called: it marks where each epoch begins."""
+        self.uses_epochs, self.in_epoch = True, False
+
+    def epoch_started(self) -> None:
+        """``trial.epochs()`` is giving the next epoch's number."""
+        self.in_epoch = True
+
+    def reported(self, action: str) -> None:
+        """A report was answered ``action``."""
+        self.in_epoch = action == CONTINUE and not self.uses_epochs
 
 
 def is_train_function(obj: Any) -> bool:
@@ -58,6 +125,86 @@ def check_train_function(fn: Any, path: str) -> None:
         ) from None
 
 
+#: What a scheduler that never pauses is called in the one line about a function without state.
+NEVER_PAUSE = "--scheduler asha --stop-only (stop_only: true), or --scheduler random"
+
+
+def no_state_refusal(who: str, why: str, scheduler: str) -> str:
+    """The one line refusing a function that keeps no state under a scheduler that pauses."""
+    return (
+        f"{who}: {why}: it keeps no state, and {scheduler} pauses trials; "
+        f"search it with a scheduler that never pauses: {NEVER_PAUSE}"
+    )
+
+
+def no_state_note(trainer: str, scheduler: str) -> str:
+    """The one line saying that a function that keeps no state runs, and why."""
+    return (
+        f"{trainer} keeps no state (it never checkpoints): it runs, since {scheduler} never "
+        "pauses a trial; each trial trains in one call, and a trial whose worker is lost fails"
+    )
+
+
+def scheduler_label(name: str, stop_only: bool) -> str:
+    """How the one lines above name a scheduler: ``asha with stop_only`` or its name."""
+    return f"{name} with stop_only" if stop_only else name
+
+
+def mentions_checkpoint(fn: Any, depth: int = 3) -> bool:
+    """Whether ``fn``'s code (or code it calls by name, ``depth`` calls deep) takes a
+    checkpoint: ``.checkpoint(`` or ``checkpoint=``, anywhere.
+
+    How a client of the service knows, before it takes work, that a function keeps no
+    state (in-process and on Ray, a sampled configuration is run up to its first pause
+    instead). A function that checkpoints only through code reached otherwise (a method
+    of an object it is handed) reads as one that keeps none; set ``train.keeps_state =
+    True`` on it to say otherwise.
+
+    >>> def f(config, trial):
+    ...     trial.report(1, {"x": 1.0}, checkpoint={"w": 0})
+    >>> mentions_checkpoint(f), mentions_checkpoint(lambda config, trial: None)
+    (True, False)
+    """
+    declared = getattr(fn, "keeps_state", None)
+    if isinstance(declared, bool):
+        return declared
+    seen: set[int] = set()
+    fn = inspect.unwrap(fn)
+    while isinstance(fn, functools.partial):
+        fn = fn.func
+    fn = getattr(fn, "__func__", fn)  # a bound method
+    if not inspect.isfunction(fn):  # code this cannot read: taken to keep state
+        return True
+    stack = [(fn.__code__, fn.__globals__, depth)]
+    while stack:
+        code, scope, left = stack.pop()
+        if code is None or id(code) in seen:
+            continue
+        seen.add(id(code))
+        if "checkpoint" in code.co_names or "checkpoint_bytes" in code.co_names:
+            return True
+        for const in code.co_consts:
+            if isinstance(const, tuple) and "checkpoint" in const:  # a call's keywords
+                return True
+            if inspect.iscode(const):  # a nested function or lambda
+                stack.append((const, scope, left))
+        if left == 0:
+            continue
+        for name in code.co_names:  # functions, classes and modules it calls by name
+            target = scope.get(name)
+            if inspect.ismodule(target):
+                targets = [getattr(target, n, None) for n in code.co_names]
+            elif isinstance(target, type):
+                targets = list(vars(target).values())
+            else:
+                targets = [target]
+            for t in targets:
+                t = getattr(t, "__func__", t)
+                if inspect.isfunction(t):
+                    stack.append((t.__code__, t.__globals__, left - 1))
+    return False
+
+
 class _Stopped(BaseException):
     """Raised inside the function's thread when its trainer is closed mid-trial."""
 
@@ -74,6 +221,7 @@ class FunctionTrial:
         self.action = CONTINUE
         self._state = state
         self._saved: tuple[int, Any] | None = None
+        self._clock = CheckpointClock()
 
     @property
     def resume(self) -> bool:
@@ -85,23 +233,45 @@ class FunctionTrial:
 
     def epochs(self) -> Iterator[int]:
         """The next epoch numbers, for as long as the trial is told to continue."""
+        self._clock.loop_started()
+        return self._epochs()
+
+    def _epochs(self) -> Iterator[int]:
         epoch = self.last_epoch
         while self.action == CONTINUE:
             epoch += 1
+            self._clock.epoch_started()
             yield epoch
 
-    def report(self, epoch: int, metrics: Mapping[str, float], seconds: float | None = None) -> str:
+    def report(
+        self,
+        epoch: int,
+        metrics: Mapping[str, float],
+        seconds: float | None = None,
+        checkpoint: Any = NOTHING,
+    ) -> str:
         """Hand one epoch's metrics to the scheduler; returns continue, pause or stop.
-        (``seconds`` is accepted as by the service's client; here the runner times epochs.)"""
+
+        Args:
+            epoch: the epoch trained, the one after the last reported.
+            metrics: its metrics, the objective among them.
+            seconds: accepted as by the service's client; here the runner times epochs.
+            checkpoint: the state after this epoch (Ray Tune's ``report(..., checkpoint=)``),
+                instead of a ``trial.checkpoint(state)`` call.
+        """
         if epoch != self.last_epoch + 1:
             raise ValueError(f"trial.report(epoch={epoch}): expected epoch {self.last_epoch + 1}")
+        if checkpoint is not NOTHING:
+            self._saved = (epoch, checkpoint)
         self.last_epoch = epoch
         self.action = self._trainer._exchange(("report", epoch, dict(metrics)))
+        self._clock.reported(self.action)
         return self.action
 
     def checkpoint(self, state: Any) -> None:
-        """Keep ``state`` as the trial's state after the last reported epoch."""
-        self._saved = (self.last_epoch, state)
+        """Keep ``state`` as the trial's state after the epoch just trained (before or
+        after its report: see the module's docstring)."""
+        self._saved = (self._clock.label(self.last_epoch), state)
 
 
 class FunctionTrainer:
@@ -111,10 +281,16 @@ class FunctionTrainer:
         function: the training function.
         dataset: ignored (the function loads its own data); accepted so that a
             :class:`~hpo.trainer_spec.TrainerSpec` can build it like any trainer.
+        keeps_state: False for a function that never checkpoints, searched by a scheduler
+            that never pauses: ``save()`` then leaves the function running (the trial goes
+            on in the same call) and records only how far it got.
     """
 
-    def __init__(self, function: TrainFunction, dataset: Any = None) -> None:
+    def __init__(
+        self, function: TrainFunction, dataset: Any = None, *, keeps_state: bool = True
+    ) -> None:
         self.function = function
+        self.keeps_state = keeps_state
         self.config: dict[str, Any] = {}
         self.seed = 0
         self._epoch = 0  # epochs reported so far
@@ -152,6 +328,9 @@ class FunctionTrainer:
 
     def save(self) -> dict[str, Any]:
         """Pause the function (its report answers ``pause``) and keep what it checkpoints."""
+        if not self.keeps_state:  # nothing to keep: the function trains on when continued
+            return {"config": self.config, "seed": self.seed, "epoch": self._epoch,
+                    "state": None, "kept": False}  # fmt: skip
         if self._thread is not None:
             self._to_function.put(PAUSE)
             kind, *rest = self._from_function.get()
@@ -162,10 +341,17 @@ class FunctionTrainer:
                 self.close()
                 raise ContractError("train() went on training after trial.report() said pause")
             saved = self._trial._saved if self._trial is not None else None
-            if saved is None or saved[0] != self._epoch:
+            if saved is None:
+                raise NoStateError(
+                    f"train() did not call trial.checkpoint(state) after epoch {self._epoch} "
+                    "when told to pause",
+                    "a paused trial resumes from that state",
+                )
+            if saved[0] != self._epoch:
                 raise ContractError(
                     f"train() did not call trial.checkpoint(state) after epoch {self._epoch} "
-                    "when told to pause; a paused trial resumes from that state"
+                    f"when told to pause (its last checkpoint was the state after epoch "
+                    f"{saved[0]}); a paused trial resumes from the state after its last epoch"
                 )
             self._state = saved[1]
         return {
@@ -177,6 +363,12 @@ class FunctionTrainer:
 
     def restore(self, state: Mapping[str, Any]) -> None:
         self.close()
+        if not state.get("kept", True) and int(state["epoch"]) > 0:
+            raise NoStateError(
+                "train() keeps no state (it never calls trial.checkpoint)",
+                f"its trial cannot continue after epoch {state['epoch']} in another call (a lost "
+                "worker, a resume)",
+            )
         self.config, self.seed = dict(state["config"]), int(state["seed"])
         self._epoch, self._state = int(state["epoch"]), state["state"]
 

@@ -32,6 +32,7 @@ class Plan:
     grid_size: int | None
     approximate: bool  # ASHA's rung sizes are what it reaches if every rung fills
     notes: tuple[str, ...] = ()  # what was done to the data (preprocessing)
+    trainer_notes: tuple[str, ...] = ()  # what follows from the trainer (one without state)
     unit: str = "epochs"  # or "samples": each rung refits on that many
 
     @property
@@ -63,6 +64,7 @@ class Plan:
                 f"the full grid ({self.grid_size} configurations) at {self.max_epochs} {u}: {grid} {u}"
             )
         out += [f"data: {note}" for note in self.notes]
+        out += [f"trainer: {note}" for note in self.trainer_notes]
         return out
 
 
@@ -90,7 +92,14 @@ def prepare(settings: SearchSettings) -> tuple[SearchSettings, Scheduler, Plan, 
     spec, dataset = check_trainer(settings)
     settings = settings.resolved_for(dataset)
     scheduler = settings.build_scheduler()
-    plan = dataclasses.replace(make_plan(settings, scheduler), notes=getattr(dataset, "notes", ()))
+    trainer_notes = ()
+    if not spec.keeps_state:
+        from hpo.function_trial import no_state_note, scheduler_label
+
+        label = scheduler_label(settings.scheduler, settings.stop_only)
+        trainer_notes = (no_state_note(settings.trainer, label),)
+    plan = dataclasses.replace(make_plan(settings, scheduler), notes=getattr(dataset, "notes", ()),
+                               trainer_notes=trainer_notes)  # fmt: skip
     return settings, scheduler, plan, spec, dataset
 
 
@@ -99,6 +108,10 @@ def check_trainer(settings: SearchSettings) -> tuple[TrainerSpec, Any]:
 
     Catches a trainer path that does not import, a class without the contract, a bad
     dataset, or hyperparameters the trainer rejects, before any study is created.
+
+    A function runs up to its first report and is told to pause. One that returns without
+    a checkpoint keeps no state: refused if the scheduler pauses trials, otherwise searched
+    as such (the spec returned says ``keeps_state=False``).
     """
     spec = settings.trainer_spec()
     spec.load_class()
@@ -121,7 +134,7 @@ def check_trainer(settings: SearchSettings) -> tuple[TrainerSpec, Any]:
     import numpy as np
 
     config = settings.build_space().sample(np.random.default_rng(settings.seed))
-    from hpo.function_trial import ContractError
+    from hpo.function_trial import ContractError, NoStateError, no_state_refusal, scheduler_label
     from hpo.runners._base import describe_error
 
     function = not isinstance(spec.load_class(), type)
@@ -130,6 +143,12 @@ def check_trainer(settings: SearchSettings) -> tuple[TrainerSpec, Any]:
         if function:  # a function's checks run when it starts: up to its first report,
             trainer.step()  # and a pause must give a state to resume from
             trainer.save()
+    except NoStateError as exc:
+        if settings.build_scheduler().pauses_trials:
+            label = scheduler_label(settings.scheduler, settings.stop_only)
+            who = f"--trainer {settings.trainer}"
+            raise SettingsError(no_state_refusal(who, exc.what, label)) from None
+        spec = dataclasses.replace(spec, keeps_state=False)
     except ContractError as exc:
         raise SettingsError(f"--trainer {settings.trainer}: {_one_line(exc)}") from None
     except (ValueError, TypeError, KeyError) as exc:

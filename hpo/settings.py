@@ -199,6 +199,15 @@ class SearchSettings:
                 f"{prefix}min_resources={self.min_resources} is larger than "
                 f"max_resources={self.max_resources}"
             )
+        if not isinstance(self.stop_only, bool):
+            raise SettingsError(
+                f"{prefix}stop_only={self.stop_only!r} is invalid; expected true or false"
+            )
+        if self.stop_only and self.scheduler != "asha":
+            raise SettingsError(
+                f"{prefix}stop_only is ASHA's stop-only form; it needs scheduler asha, not "
+                f"{self.scheduler}"
+            )
         if self.min_epochs > self.max_epochs:
             raise SettingsError(
                 f"{prefix}min_epochs={self.min_epochs} is larger than max_epochs={self.max_epochs}"

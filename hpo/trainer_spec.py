@@ -29,6 +29,9 @@ class TrainerSpec:
     task: str = "auto"  # classification, regression, or auto (from the target)
     preprocess: bool = True  # one-hot encode categories and impute missing values
     resource: str = "epochs"  # or "samples": the trainer refits on a subsample per rung
+    # A train(config, trial) function that never checkpoints, under a scheduler that never
+    # pauses: its call runs on from one assignment to the next (see hpo.function_trial).
+    keeps_state: bool = True
 
     def load_class(self) -> Any:
         """The trainer class, or a ``train(config, trial)`` function (see
@@ -113,5 +116,5 @@ class TrainerSpec:
         if not isinstance(cls, type):
             from hpo.function_trial import FunctionTrainer
 
-            return FunctionTrainer(cls)
+            return FunctionTrainer(cls, keeps_state=self.keeps_state)
         return cls(**self.kwargs(cls, dataset))

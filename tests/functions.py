@@ -67,3 +67,64 @@ def one_argument(config: dict) -> None:
 def rejects(config: dict, trial) -> None:
     """Refuses every configuration, as a framework refuses a bad value."""
     raise ValueError(f"quality={config['quality']} is not a learning rate")
+
+
+def _walk(config: dict, trial, state) -> tuple[np.random.Generator, float]:
+    """``noisy``'s random walk, restored from ``state`` (None for a new trial)."""
+    rng = np.random.default_rng(trial.seed)
+    total = 0.0
+    if state is not None:
+        total, rng.bit_generator.state = state["total"], state["rng"]
+    return rng, total
+
+
+def checkpoint_first(config: dict, trial) -> None:
+    """``noisy``, checkpointing after training each epoch and before reporting it."""
+    rng, total = _walk(config, trial, trial.restore())
+    for epoch in trial.epochs():
+        total += config["quality"] * rng.random()
+        trial.checkpoint({"total": total, "rng": rng.bit_generator.state})
+        if trial.report(epoch, {"val_accuracy": total / epoch}) != "continue":
+            break
+
+
+def checkpoint_with_report(config: dict, trial) -> None:
+    """``noisy``, passing its state with each report (Ray Tune's way)."""
+    rng, total = _walk(config, trial, trial.restore())
+    for epoch in trial.epochs():
+        total += config["quality"] * rng.random()
+        state = {"total": total, "rng": rng.bit_generator.state}
+        if trial.report(epoch, {"val_accuracy": total / epoch}, checkpoint=state) != "continue":
+            break
+
+
+def checkpoint_every_epoch(config: dict, trial) -> None:
+    """``noisy``, checkpointing after every report, whatever the answer."""
+    rng, total = _walk(config, trial, trial.restore())
+    for epoch in trial.epochs():
+        total += config["quality"] * rng.random()
+        told = trial.report(epoch, {"val_accuracy": total / epoch})
+        trial.checkpoint({"total": total, "rng": rng.bit_generator.state})
+        if told != "continue":
+            break
+
+
+def checkpoint_first_own_loop(config: dict, trial) -> None:
+    """``noisy`` in a loop of its own (no trial.epochs()), checkpointing before each report."""
+    rng, total = _walk(config, trial, trial.restore())
+    epoch = trial.last_epoch
+    while True:
+        epoch += 1
+        total += config["quality"] * rng.random()
+        trial.checkpoint({"total": total, "rng": rng.bit_generator.state})
+        if trial.report(epoch, {"val_accuracy": total / epoch}) != "continue":
+            break
+
+
+def stateless(config: dict, trial) -> None:
+    """``noisy`` as an Optuna objective would be ported: no restore, no checkpoint."""
+    rng, total = _walk(config, trial, None)
+    for epoch in trial.epochs():
+        total += config["quality"] * rng.random()
+        if trial.report(epoch, {"val_accuracy": total / epoch}) != "continue":
+            break

@@ -124,3 +124,237 @@ def test_a_function_as_a_service_worker(server) -> None:
     s.stop()
     run_study(settings("tests.functions:noisy"), s.db, "local")
     pd.testing.assert_frame_equal(curves(s.db, "fn"), curves(s.db, "local"))
+
+
+# -- issue 21: every unambiguous checkpoint order, and functions that keep no state ----------
+
+#: ``noisy`` written with each order of checkpoint and report a user may write.
+ORDERS = ["checkpoint_first", "checkpoint_with_report", "checkpoint_every_epoch",
+          "checkpoint_first_own_loop"]  # fmt: skip
+#: Schedulers that pause trials, and the settings of those that never do.
+PAUSING = ["hyperband", "sh", "asha"]
+NEVER_PAUSING = [{"scheduler": "asha", "stop_only": True}, {"scheduler": "random"}]
+
+
+@pytest.mark.parametrize("function", ORDERS)
+def test_function_trainer_resumes_exactly_whichever_side_of_its_report_it_checkpoints(
+    function,
+) -> None:
+    straight = FunctionTrainer(functions.noisy)
+    straight.setup({"quality": 0.7}, seed=3)
+    want = [straight.step()["val_accuracy"] for _ in range(9)]
+    got = []
+    trainer = FunctionTrainer(getattr(functions, function))
+    trainer.setup({"quality": 0.7}, seed=3)
+    for until in (1, 3, 9):
+        while len(got) < until:
+            got.append(trainer.step()["val_accuracy"])
+        state = pickle.loads(pickle.dumps(trainer.save()))
+        assert state["epoch"] == until
+        trainer = FunctionTrainer(getattr(functions, function))
+        trainer.restore(state)
+    assert got == want
+
+
+@pytest.mark.parametrize("function", ORDERS)
+def test_function_search_is_the_same_whichever_side_of_its_report_it_checkpoints(
+    tmp_path, function
+) -> None:
+    run_study(settings("tests.functions:noisy"), tmp_path / "s.db", "noisy")
+    run_study(settings(f"tests.functions:{function}"), tmp_path / "s.db", function)
+    pd.testing.assert_frame_equal(curves(tmp_path / "s.db", function),
+                                  curves(tmp_path / "s.db", "noisy"))  # fmt: skip
+
+
+def test_function_trainer_refuses_a_checkpoint_of_an_earlier_epoch() -> None:
+    def every_other(config: dict, trial) -> None:
+        for epoch in trial.epochs():
+            told = trial.report(epoch, {"val_accuracy": 0.5})
+            if epoch % 2:
+                trial.checkpoint(epoch)
+            if told != "continue":
+                break
+
+    trainer = FunctionTrainer(every_other)
+    trainer.setup({}, seed=0)
+    trainer.step(), trainer.step()
+    with pytest.raises(ContractError, match="its last checkpoint was the state after epoch 1"):
+        trainer.save()
+
+
+@pytest.mark.parametrize("scheduler", PAUSING)
+def test_function_without_state_is_refused_before_a_pausing_search_in_one_line(
+    tmp_path, scheduler
+) -> None:
+    space = tmp_path / "space.yaml"
+    space.write_text("space:\n  quality: {type: float, low: 0.1, high: 1.0}\ndataset: null\n")
+    done = hpo("run", str(space), "--trainer", "tests.functions:stateless", "--scheduler", scheduler,
+               "--executor", "serial", "--storage", str(tmp_path / "s.db"))  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert f"it keeps no state, and {scheduler} pauses trials" in done.stderr
+    assert "--scheduler asha --stop-only" in done.stderr and "--scheduler random" in done.stderr
+    assert not (tmp_path / "s.db").exists()
+
+
+@pytest.mark.parametrize("extra", NEVER_PAUSING, ids=["asha-stop-only", "random"])
+def test_function_without_state_runs_under_a_scheduler_that_never_pauses(tmp_path, extra) -> None:
+    lines: list[str] = []
+    run_study(settings("tests.functions:noisy", **extra), tmp_path / "s.db", "noisy")
+    run_study(settings("tests.functions:stateless", **extra), tmp_path / "s.db", "stateless",
+              on_start=lambda plan: lines.extend(plan.lines()))  # fmt: skip
+    pd.testing.assert_frame_equal(curves(tmp_path / "s.db", "stateless"),
+                                  curves(tmp_path / "s.db", "noisy"))  # fmt: skip
+    said = [line for line in lines if "keeps no state" in line]
+    assert len(said) == 1 and "never pauses a trial" in said[0]
+
+
+def test_function_without_state_says_so_in_one_line_of_the_plan(tmp_path) -> None:
+    space = tmp_path / "space.yaml"
+    space.write_text("space:\n  quality: {type: float, low: 0.1, high: 1.0}\ndataset: null\n")
+    done = hpo("run", str(space), "--trainer", "tests.functions:stateless", "--scheduler", "asha",
+               "--stop-only", "--max-epochs", "9", "--executor", "serial",
+               "--storage", str(tmp_path / "s.db"))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    said = [line for line in done.stdout.splitlines() if "keeps no state" in line]
+    assert said == [
+        "trainer: tests.functions:stateless keeps no state (it never checkpoints): it runs, since "
+        "asha with stop_only never pauses a trial; each trial trains in one call, and a trial "
+        "whose worker is lost fails"
+    ]
+
+
+def test_function_trainer_without_state_cannot_continue_in_another_call() -> None:
+    trainer = FunctionTrainer(functions.stateless, keeps_state=False)
+    trainer.setup({"quality": 0.5}, seed=0)
+    trainer.step()
+    state = trainer.save()
+    assert trainer._thread is not None  # still in its call: the trial goes on in it
+    trainer.step()
+    trainer.close()
+    with pytest.raises(ContractError, match="keeps no state"):
+        FunctionTrainer(functions.stateless, keeps_state=False).restore(state)
+
+
+def test_mentions_checkpoint_reads_helpers_and_a_declaration() -> None:
+    from hpo.function_trial import mentions_checkpoint
+
+    def helper_user(config: dict, trial) -> None:
+        functions.checkpoint_first(config, trial)
+
+    def declared(config: dict, trial) -> None:
+        pass
+
+    declared.keeps_state = True  # type: ignore[attr-defined]
+    assert mentions_checkpoint(helper_user) and mentions_checkpoint(declared)
+    assert mentions_checkpoint(functions.checkpoint_with_report)
+    assert not mentions_checkpoint(functions.stateless)
+    assert not mentions_checkpoint(functions.forgetful)
+
+
+# -- the same on Ray workers ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("function", ORDERS)
+def test_function_checkpoint_orders_on_ray_workers(tmp_path, ray_driver, function) -> None:
+    run_study(settings(f"tests.functions:{function}", executor="ray", workers=2,
+                       ray_address=ray_driver), tmp_path / "s.db", "ray")  # fmt: skip
+    run_study(settings("tests.functions:noisy"), tmp_path / "s.db", "serial")
+    pd.testing.assert_frame_equal(
+        curves(tmp_path / "s.db", "ray"), curves(tmp_path / "s.db", "serial")
+    )
+
+
+@pytest.mark.parametrize(
+    ("extra", "workers"),
+    # ASHA decides as reports arrive: with one worker its order is the serial runner's.
+    [({"scheduler": "asha", "stop_only": True}, 1), ({"scheduler": "random"}, 2)],
+    ids=["asha-stop-only", "random"],
+)
+def test_function_without_state_on_ray_workers(tmp_path, ray_driver, extra, workers) -> None:
+    from hpo.settings import SettingsError
+
+    on_ray = {"executor": "ray", "workers": workers, "ray_address": ray_driver}
+    with pytest.raises(SettingsError, match="it keeps no state, and hyperband pauses trials"):
+        run_study(settings("tests.functions:stateless", **on_ray), tmp_path / "s.db", "refused")
+    run_study(settings("tests.functions:stateless", **on_ray, **extra), tmp_path / "s.db", "ray")
+    run_study(settings("tests.functions:noisy", **extra), tmp_path / "s.db", "serial")
+    pd.testing.assert_frame_equal(
+        curves(tmp_path / "s.db", "ray"), curves(tmp_path / "s.db", "serial")
+    )
+
+
+# -- the same through the service's client -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("function", ORDERS)
+def test_function_checkpoint_orders_as_a_service_worker(server, function) -> None:
+    from hpo import client as hpo_client
+
+    s = server()
+    hpo_client.connect(s.url).create_study("fn", SPACE, max_epochs=9)
+    done = hpo("worker", s.url, "--study", "fn", "--trainer", f"tests.functions:{function}",
+               "--dataset", "")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    s.stop()
+    run_study(settings("tests.functions:noisy"), s.db, "local")
+    pd.testing.assert_frame_equal(curves(s.db, "fn"), curves(s.db, "local"))
+
+
+@pytest.mark.parametrize("function", ORDERS)
+def test_function_checkpoint_orders_through_study_run(server, function) -> None:
+    from hpo import client as hpo_client
+
+    s = server()
+    with hpo_client.connect(s.url) as c:
+        c.create_study("fn", SPACE, max_epochs=9).run(getattr(functions, function))
+    s.stop()
+    run_study(settings("tests.functions:noisy"), s.db, "local")
+    pd.testing.assert_frame_equal(curves(s.db, "fn"), curves(s.db, "local"))
+
+
+def test_function_without_state_is_refused_by_a_service_worker_before_any_work(server) -> None:
+    from hpo import client as hpo_client
+
+    s = server()
+    with hpo_client.connect(s.url) as c:
+        study = c.create_study("fn", SPACE, max_epochs=9)
+        with pytest.raises(ContractError, match="it keeps no state, and hyperband pauses trials"):
+            study.run(functions.stateless)
+        done = hpo("worker", s.url, "--study", "fn", "--trainer", "tests.functions:stateless",
+                   "--dataset", "")  # fmt: skip
+        assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+        assert "--scheduler asha --stop-only" in done.stderr
+        assert study.info()["n_trials"] == 0
+
+
+def test_function_without_state_runs_as_a_service_worker_when_nothing_pauses(server) -> None:
+    from hpo import client as hpo_client
+
+    s = server()
+    stop_only = {"scheduler": "asha", "stop_only": True}
+    with hpo_client.connect(s.url) as c:
+        c.create_study("fn", SPACE, max_epochs=9, **stop_only).run(functions.stateless)
+        c.create_study("cli", SPACE, max_epochs=9, **stop_only)
+    done = hpo("worker", s.url, "--study", "cli", "--trainer", "tests.functions:stateless",
+               "--dataset", "")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "trainer: tests.functions:stateless keeps no state" in done.stdout
+    s.stop()
+    run_study(settings("tests.functions:noisy", **stop_only), s.db, "local")
+    pd.testing.assert_frame_equal(curves(s.db, "fn"), curves(s.db, "local"))
+    pd.testing.assert_frame_equal(curves(s.db, "cli"), curves(s.db, "local"))
+
+
+def test_mentions_checkpoint_takes_code_it_cannot_read_to_keep_state() -> None:
+    import functools
+
+    from hpo.function_trial import mentions_checkpoint
+
+    class Objective:
+        def __call__(self, config: dict, trial) -> None:
+            pass
+
+    assert mentions_checkpoint(Objective())
+    assert not mentions_checkpoint(functools.partial(functions.stateless))
+    assert mentions_checkpoint(functools.partial(functions.checkpoint_first))

@@ -86,6 +86,7 @@ class ASHA(Scheduler):
             _check_positive_int("budget", budget, self.rung_epochs[0])
         self.eta, self.min_epochs = eta, min_epochs
         self.n_configs, self.budget, self.stop_only = n_configs, budget, stop_only
+        self.pauses_trials = not stop_only  # the stop-only form continues or stops, never pauses
         n = len(self.rung_epochs)
         # Per rung, sorted (score, trial id): ties rank by trial id, so that n tied trials
         # still promote exactly the top ⌊n/η⌋ (with bare scores, all would rank first).

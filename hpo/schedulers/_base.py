@@ -90,6 +90,10 @@ class Scheduler:
     """
 
     name = "scheduler"
+    #: Whether a trial may be paused (its worker freed, its state kept) and resumed later.
+    #: A scheduler that only continues or stops trials sets False: a trainer that keeps no
+    #: state can be searched by it.
+    pauses_trials = True
 
     def __init__(
         self,

@@ -26,6 +26,7 @@ class RandomSearch(Scheduler):
     """
 
     name = "random"
+    pauses_trials = False  # every trial continues to max_epochs, or a stopping rule ends it
 
     def __init__(
         self,

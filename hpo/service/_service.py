@@ -289,11 +289,13 @@ def study_info(storage: str | Path, name: str, run: ManagedRun | None = None) ->
         trials = reader.trials(name)
         best = reader.best(name) if study["best_trial"] is not None else None
     plan: list[str] = []
+    pauses = True
     try:
         from hpo.search import make_plan
 
         built = SearchSettings.from_dict(study["settings"])
-        plan = make_plan(built, built.build_scheduler()).lines()
+        scheduler = built.build_scheduler()
+        plan, pauses = make_plan(built, scheduler).lines(), scheduler.pauses_trials
     except (SettingsError, ValueError, TypeError):
         pass
     status = "failed" if run is not None and run.error else study["status"]
@@ -302,6 +304,7 @@ def study_info(storage: str | Path, name: str, run: ManagedRun | None = None) ->
         "status": status,
         "driver": study.get("driver") or CLI,
         "scheduler": study["scheduler"],
+        "pauses_trials": pauses,
         "resource": study["settings"].get("resource", "epochs"),
         "metric": study["metric"],
         "mode": study["mode"],

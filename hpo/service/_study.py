@@ -433,6 +433,7 @@ class ServedStudy:
             "status": self.status,
             "driver": "clients",
             "scheduler": self.settings.scheduler,
+            "pauses_trials": s.pauses_trials,
             "resource": self.settings.resource,
             "metric": self.settings.metric,
             "mode": self.settings.mode,
