@@ -406,6 +406,7 @@ def _check_can_hold(
 
     def fail(problem: str) -> None:
         shown = "; ".join(f"{c.op} {_thaw(c.value)!r}" for c in tests)
+        shown = shown if len(shown) <= 80 else shown[:77] + "..."
         raise SpaceError(f"{at}: the condition ({shown}) can never hold: {problem}")
 
     if is_fixed:
