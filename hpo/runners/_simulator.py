@@ -115,6 +115,14 @@ class Curves:
         self.lengths = np.zeros(self.n_configs, dtype=int)
         np.maximum.at(self.lengths, rows, cols + 1)
         firsts = frame.drop_duplicates("config_id").set_index("config_id").loc[ids, param_cols]
+        for c in param_cols:  # an int column with empty (inactive) cells was read as floats
+            column = firsts[c]
+            if pd.api.types.is_float_dtype(column) and column.isna().any():
+                given = column.dropna()
+                if len(given) and (given == given.round()).all():
+                    firsts[c] = column.astype(object).where(
+                        column.isna(), column.round().astype("Int64").astype(object)
+                    )
         self.param_names = [c[len("config.") :] for c in param_cols]
         self.configs = [
             {n: _decode(v) for n, v in zip(self.param_names, row, strict=True) if not _missing(v)}
