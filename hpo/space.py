@@ -363,6 +363,11 @@ def _parse_when(
     out: list[Condition] = []
     for key, test in when.items():
         at = f"{where}.{key}"
+        if key == child:
+            raise SpaceError(
+                f"{where}: the conditions form a cycle ({child} -> {child}); a hyperparameter "
+                "cannot depend on itself"
+            )
         if key not in params and key not in fixed:
             known = ", ".join(n for n in params if n != child)
             raise SpaceError(f"{at}: {key!r} is not a hyperparameter of the space (it has {known})")
