@@ -55,6 +55,10 @@ class GPSampler:
         n_candidates: random configurations scored by EI per proposal.
     """
 
+    #: The hyperparameters with an "active" indicator column (a sampler pickled before
+    #: conditions existed has none).
+    conditional: tuple[str, ...] = ()
+
     def __init__(
         self,
         space: SearchSpace,
@@ -68,7 +72,7 @@ class GPSampler:
         self.rng = np.random.default_rng(seed)
         self.names = list(space.params)
         # The hyperparameters that may be inactive get an "active" indicator column each.
-        self.conditional = [n for n in self.names if space.conditions.get(n)]
+        self.conditional = tuple(n for n in self.names if space.conditions.get(n))
         self.width = sum(
             len(p.values) if isinstance(p, Categorical) else 1 for p in space.params.values()
         ) + len(self.conditional)
