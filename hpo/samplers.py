@@ -130,9 +130,9 @@ class TPESampler:
             (default: max(10, number of hyperparameters + 1)); before that, the highest
             level with enough data is used, and with none, TPE's own random start-up.
         multivariate, group: Optuna's options (a joint Parzen estimator; one per set of
-            hyperparameters that occur together). Default: off for a space without
-            conditions (as before), on for a conditional one, where they were measured
-            to help (``bench/conditional_samplers.py``).
+            hyperparameters that occur together). Default: Optuna's own for a space
+            without conditions (as before), both on for a conditional one, where they
+            were measured (``bench/conditional_samplers.py``).
     """
 
     def __init__(
@@ -147,8 +147,7 @@ class TPESampler:
         self.space = space
         self.seed = seed
         self.min_observations = min_observations or max(10, len(space.params) + 1)
-        self.multivariate = space.is_conditional if multivariate is None else multivariate
-        self.group = (space.is_conditional and self.multivariate) if group is None else group
+        self.multivariate, self.group = multivariate, group
         self.distributions, self._decode = _optuna_distributions(space)
         self._studies: dict[int, Any] = {}
         self._counts: dict[int, int] = {}
@@ -160,18 +159,28 @@ class TPESampler:
 
         if epochs not in self._studies:
             optuna.logging.set_verbosity(optuna.logging.WARNING)
-            options = {}
-            if getattr(self, "multivariate", False):  # older pickles lack the options
-                options = {"multivariate": True, "group": self.group}
             with warnings.catch_warnings():  # multivariate and group are "experimental"
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                 sampler = optuna.samplers.TPESampler(
-                    seed=self.seed + epochs, constant_liar=False, **options
+                    seed=self.seed + epochs, constant_liar=False, **self._options()
                 )
             self._studies[epochs] = optuna.create_study(direction="minimize", sampler=sampler)
             self._counts[epochs] = 0
             self._seen[epochs] = set()
         return self._studies[epochs]
+
+    def _options(self) -> dict[str, bool]:
+        """Optuna's multivariate/group options: none given for a space without conditions
+        unless asked (Optuna's defaults, as before), both on for a conditional one."""
+        multivariate = getattr(self, "multivariate", None)  # older pickles lack the options
+        group = getattr(self, "group", None)
+        if self.space.is_conditional:
+            multivariate = True if multivariate is None else multivariate
+            group = multivariate if group is None else group
+        options = {} if multivariate is None else {"multivariate": multivariate}
+        if group is not None:
+            options["group"] = group and bool(multivariate)  # group needs multivariate
+        return options
 
     def _level(self) -> int:
         """The highest epoch level with enough observations (the lowest if none has)."""
