@@ -419,3 +419,15 @@ def test_comparison_methods_run_on_a_conditional_table(method: str) -> None:
     bench = quality.Benchmark(Curves(_table()), max_epochs=2, eta=2, budget=8)
     trace = bench.run(method, 0, 1)
     assert trace.trials >= 1 and np.isfinite(trace.values).all()
+
+
+def test_compare_suggests_only_active_hyperparameters_to_optuna() -> None:
+    from hpo.compare import OPTUNA, compare
+    from hpo.settings import SearchSettings
+
+    settings = SearchSettings.from_dict({"space": SPACE, "max_epochs": 3, "dataset": "iris",
+                                         "trainer": "tests.test_conditional:StrictTrainer"})  # fmt: skip
+    StrictTrainer.seen.clear()
+    compare(settings, [0], tuple(OPTUNA), name="t")
+    assert StrictTrainer.seen
+    assert all(set(c) == expected_keys(c) for c in StrictTrainer.seen)
