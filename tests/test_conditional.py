@@ -258,6 +258,11 @@ def test_search_never_hands_an_inactive_hyperparameter_to_the_trainer(
     adam = frame[frame["config.solver"] == "adam"]
     if len(adam):
         assert adam["config.momentum"].isna().all() and adam["config.beta_1"].notna().all()
+    if sampler == "random":  # the dashboard's importance reads trials whatever is active
+        from hpo.dashboard._data import DashboardData
+
+        importance = DashboardData(tmp_path / "s.db").importance("s")
+        assert "momentum" in importance and "solver" in importance
 
 
 # -- errors: one line, exit 2 ---------------------------------------------------------------------
