@@ -12,6 +12,19 @@ share theirs) and one for the epochs, times a signal variance, plus noise; its
 hyperparameters maximise the log marginal likelihood (L-BFGS-B with the analytic
 gradient, a few restarts), refitted as data arrives. Candidates: random configurations and perturbations of the
 best ones. Scores are minimised (the schedulers' convention).
+
+**Inactive dimensions** (a conditional space's ``when:``): an inactive hyperparameter
+is encoded at a fixed imputed value (0.5, the middle of its scaled range; all zeros for
+a category's one-hot columns) plus, for every conditional hyperparameter, an *active*
+indicator column (1 active, 0 not) that shares the hyperparameter's length scale. Two
+configurations where momentum is inactive are then equal in that dimension (they differ
+only where both have values), and "inactive" is never mistaken for a real value: an
+imputed value alone would make ``solver: adam`` look like ``sgd`` with momentum 0.5,
+and zeroing alone like momentum at its lower bound; the indicator keeps them apart by a
+distance the length scale learns. A space without conditions has no indicator columns,
+so its encoding (and so its proposals) is exactly what it was. Candidates and their
+perturbations are made valid (inactive values dropped, newly active ones drawn) by
+:meth:`hpo.space.SearchSpace.conform`.
 """
 
 from __future__ import annotations
@@ -42,6 +55,10 @@ class GPSampler:
         n_candidates: random configurations scored by EI per proposal.
     """
 
+    #: The hyperparameters with an "active" indicator column (a sampler pickled before
+    #: conditions existed has none).
+    conditional: tuple[str, ...] = ()
+
     def __init__(
         self,
         space: SearchSpace,
@@ -54,12 +71,16 @@ class GPSampler:
         self.space = space
         self.rng = np.random.default_rng(seed)
         self.names = list(space.params)
+        # The hyperparameters that may be inactive get an "active" indicator column each.
+        self.conditional = tuple(n for n in self.names if space.conditions.get(n))
         self.width = sum(
             len(p.values) if isinstance(p, Categorical) else 1 for p in space.params.values()
-        )
-        # Which length scale each input column uses: one per hyperparameter, then the epochs.
+        ) + len(self.conditional)
+        # Which length scale each input column uses: one per hyperparameter (shared by its
+        # one-hot and indicator columns), then the epochs.
         groups = [g for g, p in enumerate(space.params.values())
                   for _ in range(len(p.values) if isinstance(p, Categorical) else 1)]  # fmt: skip
+        groups += [self.names.index(n) for n in self.conditional]
         self.groups = np.asarray([*groups, len(space.params)])
         self.n_scales = len(space.params) + 1
         self._index = {name: {_key(v): i for i, v in enumerate(p.values)}
@@ -110,6 +131,9 @@ class GPSampler:
     def encode(self, config: dict[str, Any]) -> np.ndarray:
         parts: list[float] = []
         for name, p in self.space.params.items():
+            if name not in config:  # inactive: the imputed value (see the module's docstring)
+                parts += [0.0] * len(p.values) if isinstance(p, Categorical) else [0.5]
+                continue
             v = config[name]
             if isinstance(p, Categorical):
                 one_hot = [0.0] * len(p.values)
@@ -124,6 +148,7 @@ class GPSampler:
                 parts.append(
                     0.0 if high == low else min(max((value - low) / (high - low), 0.0), 1.0)
                 )
+        parts += [1.0 if name in config else 0.0 for name in self.conditional]
         return np.asarray(parts)
 
     # -- the Gaussian process -----------------------------------------------------------------------
@@ -207,22 +232,27 @@ class GPSampler:
                     value = low + x[at] * (high - low)
                 config[name] = round(value) if isinstance(p, Int) else float(value)
                 at += 1
+        if self.conditional:  # drop what is inactive (every active value was decoded)
+            config = self.space.conform(config, self.rng)
         return config
 
     def _perturb(self, config: dict[str, Any]) -> dict[str, Any]:
         out = dict(config)
-        name = self.names[int(self.rng.integers(len(self.names)))]
+        names = [n for n in self.names if n in out] if self.conditional else self.names
+        name = names[int(self.rng.integers(len(names)))]
         p = self.space.params[name]
         if isinstance(p, Categorical):
             out[name] = p.values[int(self.rng.integers(len(p.values)))]
-            return out
+            # A new parent value may switch children on (drawn) or off (dropped).
+            return self.space.conform(out, self.rng) if self.conditional else out
         x = self.encode(out)
         at = sum(len(q.values) if isinstance(q, Categorical) else 1
                  for q in list(self.space.params.values())[: self.names.index(name)])  # fmt: skip
         x[at] = min(max(x[at] + self.rng.normal(0, 0.1), 0.0), 1.0)
-        return self._decode_nearest(x) | {
+        moved = self._decode_nearest(x) | {
             k: v for k, v in out.items() if k != name and k in self.names
         }
+        return self.space.conform(moved, self.rng) if self.conditional else moved
 
     def _kernel(self, A: np.ndarray, B: np.ndarray) -> np.ndarray:
         assert self._theta is not None

@@ -143,8 +143,10 @@ def run_optuna(
 
     def objective(trial: optuna.Trial) -> float:
         config = dict(space.fixed)
-        for name, dist in dists.items():
-            value = trial._suggest(name, dist)
+        for name in space.order:  # parents first; an inactive hyperparameter is not suggested
+            if not space.is_active(name, config):
+                continue
+            value = trial._suggest(name, dists[name])
             config[name] = decode[name][value] if name in decode else value
         trial_seed_ = trial_seed(seed, trial.number)
         trainer = make_trainer()

@@ -231,7 +231,7 @@ class Benchmark:
         )
         from optuna.trial import TrialState
 
-        from hpo.samplers import _choice_key
+        from hpo.samplers import _choice_key, _suggest
         from hpo.space import Categorical, Float, Int
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -264,10 +264,22 @@ class Benchmark:
         last_start = 0.0
         intervals: list[tuple[float, float]] = []
 
+        def ask() -> Any:
+            if not space.is_conditional:
+                return study.ask(dists)
+            trial, values = study.ask(), dict(space.fixed)  # define-by-run: active ones only
+            for n in space.order:
+                if space.is_active(n, values):
+                    values[n] = _decode(_suggest(trial, n, dists[n]))
+            return trial
+
         def propose() -> tuple[Any, int]:
             nonlocal duplicates
-            trial = study.ask(dists)
-            config = {**space.fixed, **{n: _decode(trial.params[n]) for n in dists}}
+            trial = ask()
+            config = {
+                **space.fixed,
+                **{n: _decode(trial.params[n]) for n in dists if n in trial.params},
+            }
             cid = table.nearest(config)  # exact on a full grid
             if cid not in seen or len(seen) >= table.n_configs:  # a row again only once all ran
                 duplicates += cid in seen
@@ -277,8 +289,8 @@ class Benchmark:
             cid = table.nearest(config, seen)
             study.enqueue_trial({n: _choice_key(_listify(table.configs[cid][n]))
                                  if isinstance(dists[n], CategoricalDistribution) else table.configs[cid][n]
-                                 for n in dists})  # fmt: skip
-            return study.ask(dists), cid
+                                 for n in dists if n in table.configs[cid]})  # fmt: skip
+            return ask(), cid
 
         def start(now: float) -> None:
             nonlocal trials, order, last_start

@@ -11,12 +11,18 @@ The TPE sampler is fed by trials of every bracket and rung, BOHB-style (Falkner 
 enough observations, so a search with many cheap trials at low rungs and a few at
 ``max_epochs`` uses both. (Optuna's own HyperbandPruner gives each bracket's trials to a
 separate sampler view, so TPE there sees one bracket at a time.)
+
+In a conditional space (``when:``), every sampler leaves inactive hyperparameters out of
+the configuration: random and grid through :class:`hpo.space.SearchSpace`, TPE by asking
+Optuna define-by-run (parents first, then only the active children), the GP sampler by
+its encoding (see :mod:`hpo._gp`).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import warnings
 from collections.abc import Iterator
 from typing import Any, Protocol
 
@@ -99,8 +105,23 @@ def _choice_key(value: Any) -> Any:
     return json.dumps(value)
 
 
+def _suggest(trial: Any, name: str, dist: Any) -> Any:
+    """``trial.suggest_*`` for one Optuna distribution (define-by-run)."""
+    from optuna.distributions import CategoricalDistribution, FloatDistribution
+
+    if isinstance(dist, CategoricalDistribution):
+        return trial.suggest_categorical(name, dist.choices)
+    if isinstance(dist, FloatDistribution):
+        return trial.suggest_float(name, dist.low, dist.high, log=dist.log)
+    return trial.suggest_int(name, dist.low, dist.high, log=dist.log)
+
+
 class TPESampler:
     """Optuna's TPE with one model per epoch level (BOHB-style), fed by every bracket.
+
+    In a conditional space the trial is asked define-by-run: hyperparameters in
+    dependency order (:attr:`~hpo.space.SearchSpace.order`), only the active ones
+    suggested, and only those told back.
 
     Args:
         space: the search space.
@@ -108,12 +129,25 @@ class TPESampler:
         min_observations: a level's model is used once it has this many scores
             (default: max(10, number of hyperparameters + 1)); before that, the highest
             level with enough data is used, and with none, TPE's own random start-up.
+        multivariate, group: Optuna's options (a joint Parzen estimator; one per set of
+            hyperparameters that occur together). Default: Optuna's own for a space
+            without conditions (as before), both on for a conditional one, where they
+            were measured (``bench/conditional_samplers.py``).
     """
 
-    def __init__(self, space: SearchSpace, seed: int = 0, min_observations: int | None = None):
+    def __init__(
+        self,
+        space: SearchSpace,
+        seed: int = 0,
+        min_observations: int | None = None,
+        *,
+        multivariate: bool | None = None,
+        group: bool | None = None,
+    ):
         self.space = space
         self.seed = seed
         self.min_observations = min_observations or max(10, len(space.params) + 1)
+        self.multivariate, self.group = multivariate, group
         self.distributions, self._decode = _optuna_distributions(space)
         self._studies: dict[int, Any] = {}
         self._counts: dict[int, int] = {}
@@ -125,11 +159,28 @@ class TPESampler:
 
         if epochs not in self._studies:
             optuna.logging.set_verbosity(optuna.logging.WARNING)
-            sampler = optuna.samplers.TPESampler(seed=self.seed + epochs, constant_liar=False)
+            with warnings.catch_warnings():  # multivariate and group are "experimental"
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                sampler = optuna.samplers.TPESampler(
+                    seed=self.seed + epochs, constant_liar=False, **self._options()
+                )
             self._studies[epochs] = optuna.create_study(direction="minimize", sampler=sampler)
             self._counts[epochs] = 0
             self._seen[epochs] = set()
         return self._studies[epochs]
+
+    def _options(self) -> dict[str, bool]:
+        """Optuna's multivariate/group options: none given for a space without conditions
+        unless asked (Optuna's defaults, as before), both on for a conditional one."""
+        multivariate = getattr(self, "multivariate", None)  # older pickles lack the options
+        group = getattr(self, "group", None)
+        if self.space.is_conditional:
+            multivariate = True if multivariate is None else multivariate
+            group = multivariate if group is None else group
+        options = {} if multivariate is None else {"multivariate": multivariate}
+        if group is not None:
+            options["group"] = group and bool(multivariate)  # group needs multivariate
+        return options
 
     def _level(self) -> int:
         """The highest epoch level with enough observations (the lowest if none has)."""
@@ -142,8 +193,17 @@ class TPESampler:
         from optuna.trial import TrialState
 
         study = self._study(self._level())
-        trial = study.ask(self.distributions)
-        params = dict(trial.params)
+        if self.space.is_conditional:
+            trial = study.ask()
+            values = dict(self.space.fixed)
+            for name in self.space.order:
+                if self.space.is_active(name, values):
+                    raw = _suggest(trial, name, self.distributions[name])
+                    values[name] = self._decode[name][raw] if name in self._decode else raw
+            params = {n: trial.params[n] for n in self.space.params if n in trial.params}
+        else:
+            trial = study.ask(self.distributions)
+            params = dict(trial.params)
         # The proposal is not an observation: close it so TPE never sees it as pending.
         study.tell(trial, state=TrialState.FAIL)
         self._n_sampled += 1
@@ -160,13 +220,15 @@ class TPESampler:
         params = {
             name: _choice_key(config[name]) if name in self._decode else config[name]
             for name in self.distributions
+            if name in config  # an inactive hyperparameter is not told
         }
         key = json.dumps(params, sort_keys=True, default=str)
         study = self._study(epochs)
         if key in self._seen[epochs]:
             return
         self._seen[epochs].add(key)
-        study.add_trial(create_trial(params=params, distributions=self.distributions, value=score))
+        dists = {n: self.distributions[n] for n in params}
+        study.add_trial(create_trial(params=params, distributions=dists, value=score))
         self._counts[epochs] += 1
 
 

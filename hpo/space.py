@@ -11,6 +11,24 @@ A space is written in YAML under a ``space:`` key, one entry per hyperparameter:
 ``{grid: [...]}`` is a categorical that a grid search enumerates; a space whose every
 entry is finite (categorical, grid, fixed) is a grid. Sampling draws from a generator the
 caller owns (the study's), so the same seed gives the same configurations.
+
+**Conditional hyperparameters.** An entry may carry ``when:``; it is then *active* only
+when every key of it holds, and an inactive hyperparameter is absent from the
+configuration (not given a made-up value)::
+
+    space:
+      solver: [sgd, adam]
+      momentum: {type: float, low: 0.5, high: 0.99, when: {solver: sgd}}
+      beta_1: {type: float, low: 0.8, high: 0.99, when: {solver: [adam]}}   # membership
+      depth: {type: int, low: 1, high: 3}
+      width_3: {type: int, low: 8, high: 256, when: {depth: {ge: 3}}}       # comparison
+
+A condition's value is a scalar (equality), a list (membership) or a mapping of
+comparisons (``eq``, ``ne``, ``lt``, ``le``, ``gt``, ``ge``, ``in``); the keys of one
+``when`` must all hold (AND), and a hyperparameter whose parent is inactive is inactive.
+A fixed value of a scalar entry cannot carry ``when:`` (write ``{values: [x], when: ...}``
+for that). Samplers draw the parents before their children (:attr:`SearchSpace.order`);
+a space without ``when:`` samples exactly as before conditions existed.
 """
 
 from __future__ import annotations
@@ -21,7 +39,7 @@ import json
 import math
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -30,6 +48,56 @@ import yaml
 
 class SpaceError(ValueError):
     """A malformed search space; the message names the file, the key and the problem."""
+
+
+#: The comparisons a condition may use, and what each means for an actual value ``x``.
+COMPARISONS = ("eq", "ne", "lt", "le", "gt", "ge", "in")
+_ORDERED = ("lt", "le", "gt", "ge")
+
+
+@dataclass(frozen=True)
+class Condition:
+    """``name <op> value``: one test a hyperparameter's ``when:`` makes on another.
+
+    ``op`` is one of :data:`COMPARISONS`; for ``in``, ``value`` is a tuple. A condition
+    on a hyperparameter that is absent (inactive) never holds.
+
+    >>> Condition("solver", "eq", "sgd").holds({"solver": "sgd"})
+    True
+    >>> Condition("depth", "ge", 3).holds({"depth": 2})
+    False
+    >>> Condition("depth", "ge", 3).holds({})
+    False
+    """
+
+    name: str
+    op: str
+    value: Any
+
+    def test(self, x: Any) -> bool:
+        """Whether the value ``x`` of :attr:`name` passes."""
+        op, v = self.op, self.value
+        if op == "eq":
+            return _same(x, v)
+        if op == "ne":
+            return not _same(x, v)
+        if op == "in":
+            return any(_same(x, w) for w in v)
+        if not _is_real(x):
+            return False
+        return {"lt": x < v, "le": x <= v, "gt": x > v, "ge": x >= v}[op]
+
+    def holds(self, config: Mapping[str, Any]) -> bool:
+        """Whether it holds in ``config`` (False when :attr:`name` is absent)."""
+        return self.name in config and self.test(config[self.name])
+
+    def to_spec(self) -> Any:
+        """The YAML form of this one test (its value under the name's key)."""
+        if self.op == "eq":
+            return _thaw(self.value)
+        if self.op == "in":
+            return [_thaw(v) for v in self.value]
+        return {self.op: _thaw(self.value)}
 
 
 @dataclass(frozen=True)
@@ -76,39 +144,107 @@ Param = Float | Int | Categorical
 
 @dataclass(frozen=True)
 class SearchSpace:
-    """Named hyperparameters to search, plus fixed ones passed to every trial."""
+    """Named hyperparameters to search, plus fixed ones passed to every trial.
+
+    ``conditions[name]`` lists the tests (AND) under which ``name`` is active; a name
+    without an entry is always active (as long as no parent it names is inactive).
+    """
 
     params: Mapping[str, Param]
     fixed: Mapping[str, Any]
+    conditions: Mapping[str, tuple[Condition, ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_order", _dependency_order(self.params, self.conditions))
+
+    @property
+    def is_conditional(self) -> bool:
+        """Whether some hyperparameter is active only for some values of others."""
+        return bool(self.conditions)
+
+    @property
+    def order(self) -> tuple[str, ...]:
+        """The searched names, every parent before its children (file order otherwise)."""
+        return self._order  # type: ignore[attr-defined,no-any-return]
+
+    def is_active(self, name: str, config: Mapping[str, Any]) -> bool:
+        """Whether ``name`` is active given the values ``config`` holds for its parents."""
+        return all(c.holds(config) for c in self.conditions.get(name, ()))
 
     def sample(self, rng: np.random.Generator) -> dict[str, Any]:
-        """One configuration, fixed values included.
+        """One configuration, fixed values included, inactive hyperparameters left out.
 
         >>> space = SearchSpace.from_dict({"lr": {"type": "float", "low": 0.1, "high": 1}})
         >>> sorted(space.sample(np.random.default_rng(0)))
         ['lr']
         """
         config = dict(self.fixed)
-        for name, param in self.params.items():
-            config[name] = param.sample(rng)
-        return config
+        for name in self.order:
+            if self.is_active(name, config):
+                config[name] = self.params[name].sample(rng)
+        return self._in_file_order(config)
+
+    def conform(self, config: Mapping[str, Any], rng: np.random.Generator) -> dict[str, Any]:
+        """``config`` made valid: inactive hyperparameters dropped, active ones that it
+        lacks drawn from ``rng`` (no draw at all when nothing is missing)."""
+        out = dict(self.fixed)
+        for name in self.order:
+            if not self.is_active(name, out):
+                continue
+            out[name] = config[name] if name in config else self.params[name].sample(rng)
+        return self._in_file_order(out)
+
+    def _in_file_order(self, config: dict[str, Any]) -> dict[str, Any]:
+        if not self.conditions:
+            return config
+        return {
+            **{k: v for k, v in config.items() if k not in self.params},
+            **{n: config[n] for n in self.params if n in config},
+        }
 
     @property
     def is_grid(self) -> bool:
         return all(isinstance(p, Categorical) for p in self.params.values())
 
     def grid_size(self) -> int:
-        """Number of configurations in the grid (raises if a parameter is continuous)."""
+        """Number of configurations in the grid (raises if a parameter is continuous);
+        with conditions, only the active combinations count."""
         self._require_grid()
-        return math.prod(len(p.values) for p in self.params.values())  # type: ignore[union-attr]
+        if not self.conditions:
+            return math.prod(len(p.values) for p in self.params.values())  # type: ignore[union-attr]
+        return sum(1 for _ in self._active_combinations())
 
     def grid(self) -> Iterator[dict[str, Any]]:
-        """Every configuration of the grid, in the order the file lists the values."""
+        """Every configuration of the grid, in the order the file lists the values; with
+        conditions, each active combination once (an inactive value is not a new point)."""
         self._require_grid()
+        if self.conditions:
+            for config in self._active_combinations():
+                yield self._in_file_order(config)
+            return
         names = list(self.params)
         choices = [p.values for p in self.params.values()]  # type: ignore[union-attr]
         for combo in itertools.product(*choices):
             yield {**self.fixed, **dict(zip(names, combo, strict=True))}
+
+    def _active_combinations(self) -> Iterator[dict[str, Any]]:
+        """Depth first over :attr:`order`: an inactive name is skipped, not branched on."""
+        order = self.order
+
+        def walk(i: int, config: dict[str, Any]) -> Iterator[dict[str, Any]]:
+            if i == len(order):
+                yield dict(config)
+                return
+            name = order[i]
+            if not self.is_active(name, config):
+                yield from walk(i + 1, config)
+                return
+            for value in self.params[name].values:  # type: ignore[union-attr]
+                config[name] = value
+                yield from walk(i + 1, config)
+            del config[name]
+
+        yield from walk(0, dict(self.fixed))
 
     def _require_grid(self) -> None:
         continuous = [n for n, p in self.params.items() if not isinstance(p, Categorical)]
@@ -117,6 +253,19 @@ class SearchSpace:
                 f"a grid needs finite values for every hyperparameter; {', '.join(continuous)} "
                 "is a range (use values: or grid: lists)"
             )
+
+    def condition_spec(self, name: str) -> dict[str, Any] | None:
+        """The ``when:`` mapping of ``name`` as YAML would write it (None if unconditional)."""
+        tests = self.conditions.get(name)
+        if not tests:
+            return None
+        by_name: dict[str, list[Condition]] = {}
+        for c in tests:
+            by_name.setdefault(c.name, []).append(c)
+        return {
+            key: group[0].to_spec() if len(group) == 1 else {c.op: _thaw(c.value) for c in group}
+            for key, group in by_name.items()
+        }
 
     @classmethod
     def from_dict(
@@ -128,11 +277,20 @@ class SearchSpace:
             raise SpaceError(f"{prefix}'space' must be a non-empty mapping of hyperparameters")
         params: dict[str, Param] = {}
         fixed_values = dict(fixed or {})
+        whens: dict[str, Any] = {}
         for name, spec in space.items():
             if not isinstance(name, str) or not name:
                 raise SpaceError(f"{prefix}hyperparameter names must be strings, got {name!r}")
+            if isinstance(spec, Mapping) and "when" in spec:
+                whens[name] = spec["when"]
+                spec = {k: v for k, v in spec.items() if k != "when"}
             parsed = _parse_param(spec, f"{prefix}space.{name}")
             if isinstance(parsed, _Fixed):
+                if name in whens:
+                    raise SpaceError(
+                        f"{prefix}space.{name}.when: a fixed value cannot be conditional; "
+                        "give it as {values: [...], when: ...}"
+                    )
                 fixed_values[name] = parsed.value
             else:
                 params[name] = parsed
@@ -141,7 +299,177 @@ class SearchSpace:
             raise SpaceError(f"{prefix}{overlap[0]!r} is both searched and fixed")
         if not params:
             raise SpaceError(f"{prefix}'space' has no hyperparameter to search, only fixed values")
-        return cls(params=params, fixed=fixed_values)
+        conditions = {
+            name: _parse_when(when, f"{prefix}space.{name}.when", name, params, fixed_values)
+            for name, when in whens.items()
+        }
+        _check_acyclic(conditions, prefix)
+        return cls(params=params, fixed=fixed_values, conditions=conditions)
+
+
+def _dependency_order(
+    params: Mapping[str, Param], conditions: Mapping[str, tuple[Condition, ...]]
+) -> tuple[str, ...]:
+    """The names in file order, except that each comes after the parents it names."""
+    done: dict[str, None] = {}
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        if name in done or name not in params or name in path:
+            return
+        for c in conditions.get(name, ()):
+            visit(c.name, (*path, name))
+        done[name] = None
+
+    for name in params:
+        visit(name, ())
+    return tuple(done)
+
+
+def _check_acyclic(conditions: Mapping[str, tuple[Condition, ...]], prefix: str) -> None:
+    """A hyperparameter may not depend on itself, directly or through others."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: finished
+
+    def visit(name: str, path: list[str]) -> None:
+        if state.get(name) == 2:
+            return
+        if state.get(name) == 1:
+            cycle = [*path[path.index(name) :], name]
+            raise SpaceError(
+                f"{prefix}space.{cycle[0]}.when: the conditions form a cycle "
+                f"({' -> '.join(cycle)}); a hyperparameter cannot depend on itself"
+            )
+        state[name] = 1
+        for c in conditions.get(name, ()):
+            visit(c.name, [*path, name])
+        state[name] = 2
+
+    for name in conditions:
+        visit(name, [])
+
+
+def _parse_when(
+    when: Any,
+    where: str,
+    child: str,
+    params: Mapping[str, Param],
+    fixed: Mapping[str, Any],
+) -> tuple[Condition, ...]:
+    """The tests of one ``when:`` mapping, each checked against its parent's values."""
+    if not isinstance(when, Mapping) or not when:
+        raise SpaceError(
+            f"{where}: expected a mapping such as {{solver: sgd}} or {{depth: {{ge: 3}}}}, "
+            f"got {when!r}"
+        )
+    out: list[Condition] = []
+    for key, test in when.items():
+        at = f"{where}.{key}"
+        if key == child:
+            raise SpaceError(
+                f"{where}: the conditions form a cycle ({child} -> {child}); a hyperparameter "
+                "cannot depend on itself"
+            )
+        if key not in params and key not in fixed:
+            known = ", ".join(n for n in params if n != child)
+            raise SpaceError(f"{at}: {key!r} is not a hyperparameter of the space (it has {known})")
+        if isinstance(test, Mapping):
+            if not test:
+                raise SpaceError(f"{at}: expected comparisons such as {{ge: 3}}, got {{}}")
+            tests = []
+            for op, value in test.items():
+                if op not in COMPARISONS:
+                    raise SpaceError(
+                        f"{at}: comparison {op!r} is unknown; expected one of {', '.join(COMPARISONS)}"
+                    )
+                tests.append(_condition(key, op, value, at))
+        elif isinstance(test, list):
+            tests = [_condition(key, "in", test, at)]
+        else:
+            tests = [_condition(key, "eq", test, at)]
+        _check_can_hold(tests, params.get(key), fixed.get(key), key in fixed, at)
+        out += tests
+    return tuple(out)
+
+
+def _condition(name: str, op: str, value: Any, at: str) -> Condition:
+    if op == "in":
+        if not isinstance(value, list) or not value:
+            raise SpaceError(f"{at}: 'in' needs a non-empty list of values, got {value!r}")
+        return Condition(name, op, tuple(_freeze(v) for v in value))
+    if op in _ORDERED:
+        if isinstance(value, str):  # YAML 1.1 reads "1e-4" as a string
+            with contextlib.suppress(ValueError):
+                value = float(value)
+        if not _is_real(value) or not math.isfinite(value):
+            raise SpaceError(f"{at}: {op} needs a number, got {value!r}")
+    return Condition(name, op, _freeze(value))
+
+
+def _check_can_hold(
+    tests: list[Condition], parent: Param | None, fixed_value: Any, is_fixed: bool, at: str
+) -> None:
+    """Refuse tests that no value of the parent passes (the child would never be active)."""
+
+    def fail(problem: str) -> None:
+        shown = "; ".join(f"{c.op} {_thaw(c.value)!r}" for c in tests)
+        shown = shown if len(shown) <= 80 else shown[:77] + "..."
+        raise SpaceError(f"{at}: the condition ({shown}) can never hold: {problem}")
+
+    if is_fixed:
+        if not all(c.test(fixed_value) for c in tests):
+            fail(f"{tests[0].name} is fixed at {fixed_value!r}")
+        return
+    if isinstance(parent, Categorical):
+        ordered = [c for c in tests if c.op in _ORDERED]
+        if ordered and not all(_is_real(v) for v in parent.values):
+            fail(
+                f"{ordered[0].op} compares numbers, but {tests[0].name} is a categorical of "
+                f"{', '.join(repr(_thaw(v)) for v in parent.values)}"
+            )
+        if not any(all(c.test(v) for c in tests) for v in parent.values):
+            fail(f"{tests[0].name}'s values are {', '.join(repr(_thaw(v)) for v in parent.values)}")
+        return
+    assert parent is not None  # a name that is neither searched nor fixed was refused
+    kind = "int" if isinstance(parent, Int) else "float"
+    for c in tests:
+        for v in c.value if c.op == "in" else (c.value,):
+            if not _is_real(v):
+                fail(f"{c.name} is a {kind} range and {v!r} is not a number")
+    if isinstance(parent, Float) and any(c.op in ("eq", "in") for c in tests):
+        fail(f"{tests[0].name} is a float range, where one value has probability 0; compare it")
+    low, high = parent.low, parent.high
+    points = {float(low), float(high)}
+    for c in tests:
+        for v in c.value if c.op == "in" else (c.value,):
+            points |= {float(v), float(v) - 1, float(v) + 1}
+            if isinstance(parent, Int):
+                points |= {float(math.floor(v)), float(math.ceil(v))}
+    inside = sorted(p for p in points if low <= p <= high)
+    if isinstance(parent, Int):  # neighbours cover the integers next to every threshold
+        candidates = {int(p) for p in inside if p == int(p)}
+        candidates |= {c + d for c in list(candidates) for d in (-2, -1, 1, 2)}
+        values: list[float] = [v for v in candidates if low <= v <= high]
+    else:  # midpoints cover the open intervals between thresholds
+        values = inside + [(a + b) / 2 for a, b in itertools.pairwise(inside)]
+    if not any(all(c.test(v) for c in tests) for v in values):
+        fail(f"{tests[0].name} ranges over [{low}, {high}]")
+
+
+def _is_real(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_)
+    )
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equality of values as a space holds them (lists as tuples; True is not 1)."""
+    if isinstance(a, (bool, np.bool_)) != isinstance(b, (bool, np.bool_)):
+        return False
+    return bool(_freeze(a) == _freeze(b))
+
+
+def _thaw(value: Any) -> Any:
+    """Tuples back to lists, as YAML and JSON write them."""
+    return [_thaw(v) for v in value] if isinstance(value, tuple) else value
 
 
 @dataclass(frozen=True)

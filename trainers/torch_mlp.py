@@ -74,7 +74,7 @@ HANDLED = frozenset(
         "learning_rate", "learning_rate_init", "power_t", "momentum", "nesterovs_momentum",
         "beta_1", "beta_2", "epsilon", "tol", "n_iter_no_change", "activation_gamma", "init",
         "dropout", "normalization", "residual", "early_stopping", "validation_fraction",
-        "depth", "width",
+        "depth", "width", *(f"width_{i}" for i in range(1, 9)),
     }
 )  # fmt: skip
 

@@ -187,12 +187,16 @@ class DashboardData:
         for config, value in rows:
             params = {}
             for n in dists:
-                v = config.get(n)
+                if n not in config:  # inactive in a conditional space: not a value
+                    continue
+                v = config[n]
                 params[n] = encode[n].get(json.dumps(v, default=list), v) if n in encode else v
             try:
                 ostudy.add_trial(
                     optuna.trial.create_trial(
-                        params=params, distributions=dists, value=float(value)
+                        params=params,
+                        distributions={n: dists[n] for n in params},
+                        value=float(value),
                     )
                 )
             except ValueError:  # a value outside the space (edited settings): skip it

@@ -264,13 +264,15 @@ function drawParcoords() {
   const rows = [...S.trials.values()].filter((r) => r.best_value !== null);
   const dims = [];
   for (const [name, spec] of Object.entries(space)) {
-    const values = rows.map((r) => r.config[name]);
-    const numeric = values.every((v) => typeof v === "number");
+    // An inactive hyperparameter (a conditional space's) is absent: empty, never a value.
+    const values = rows.map((r) => (name in r.config ? r.config[name] : null));
+    const numeric = values.every((v) => v === null || typeof v === "number");
     const log = spec && typeof spec === "object" && !Array.isArray(spec) && spec.log;
     if (numeric) {
-      dims.push({label: plain(log ? `log10 ${name}` : name), values: values.map((v) => (log ? Math.log10(v) : v))});
+      dims.push({label: plain(log ? `log10 ${name}` : name),
+        values: values.map((v) => (v === null ? NaN : log ? Math.log10(v) : v))});
     } else {
-      const show = (v) => (typeof v === "string" ? v : JSON.stringify(v));
+      const show = (v) => (v === null ? "–" : typeof v === "string" ? v : JSON.stringify(v));
       const keys = [...new Set(values.map(show))].sort();
       const index = new Map(keys.map((k, i) => [k, i]));
       dims.push({label: plain(name), values: values.map((v) => index.get(show(v))),

@@ -8,7 +8,12 @@ A recorded table (CSV or Parquet) has one row per (configuration, epoch):
   size, for curves over samples);
 * the metrics (every other numeric column);
 * optionally ``seconds`` (what that epoch took; 1 when absent) and ``config_id`` (one per
-  distinct configuration when absent). The simulator drives the same
+  distinct configuration when absent).
+
+A conditional space's table leaves an inactive hyperparameter empty (NaN/None): that
+configuration has no such key, and :meth:`Curves.space` gives the table's space the
+conditions (those of the space it was recorded from, or, without it, the categorical
+whose values decide when the column is filled). The simulator drives the same
 schedulers through the same tuner loop as real runs, with ``W`` simulated workers: an
 assignment takes the recorded seconds of its epochs (plus ``resume_seconds`` when a
 paused trial is restored on a worker that does not hold it), and the next result is
@@ -110,9 +115,17 @@ class Curves:
         self.lengths = np.zeros(self.n_configs, dtype=int)
         np.maximum.at(self.lengths, rows, cols + 1)
         firsts = frame.drop_duplicates("config_id").set_index("config_id").loc[ids, param_cols]
+        for c in param_cols:  # an int column with empty (inactive) cells was read as floats
+            column = firsts[c]
+            if pd.api.types.is_float_dtype(column) and column.isna().any():
+                given = column.dropna()
+                if len(given) and (given == given.round()).all():
+                    firsts[c] = column.astype(object).where(
+                        column.isna(), column.round().astype("Int64").astype(object)
+                    )
         self.param_names = [c[len("config.") :] for c in param_cols]
         self.configs = [
-            {n: _decode(v) for n, v in zip(self.param_names, row, strict=True)}
+            {n: _decode(v) for n, v in zip(self.param_names, row, strict=True) if not _missing(v)}
             for row in firsts.itertuples(index=False)
         ]
         self._lookup = {_key(c): i for i, c in enumerate(self.configs)}
@@ -152,6 +165,8 @@ class Curves:
         choices: dict[str, list[Any]] = {n: [] for n in self.param_names}
         for config in self.configs:
             for n in self.param_names:
+                if n not in config:  # inactive in this row
+                    continue
                 v = _listify(config[n])
                 if v not in choices[n]:
                     choices[n].append(v)
@@ -171,7 +186,44 @@ class Curves:
             else:
                 spec[n] = {"values": values}
         fixed = {n: v[0] for n, v in choices.items() if len(v) == 1}
+        categorical = {n for n, v in spec.items() if "values" in v and len(v["values"]) <= 20}
+        for n, when in self._conditions(hint, set(spec), categorical).items():
+            spec[n]["when"] = when
         return SearchSpace.from_dict(spec, fixed)
+
+    def _conditions(
+        self, hint: SearchSpace | None, searched: set[str], categorical: set[str]
+    ) -> dict[str, Any]:
+        """``when:`` of every column that some rows leave empty: the hint's, or else
+        membership in the values of the categorical column that decides it."""
+        out: dict[str, Any] = {}
+        for n in self.param_names:
+            present = [n in c for c in self.configs]
+            if all(present) or n not in searched:
+                continue
+            given = hint.condition_spec(n) if hint is not None and n in hint.params else None
+            if given is not None and all(k in searched for k in given):
+                out[n] = given
+                continue
+            for parent in self.param_names:
+                if parent == n or parent not in categorical:
+                    continue
+                on = {_value_key(c[parent]) for c, p in zip(self.configs, present, strict=True)
+                      if p and parent in c}  # fmt: skip
+                off = {_value_key(c.get(parent)) for c, p in zip(self.configs, present, strict=True)
+                       if not p}  # fmt: skip
+                if on and not on & off and all(parent in c for c, p in
+                                               zip(self.configs, present, strict=True) if p):  # fmt: skip
+                    values = [c[parent] for c in self.configs if parent in c]
+                    keep = list(dict.fromkeys(_value_key(v) for v in values if _value_key(v) in on))
+                    out[n] = {parent: [json.loads(k) for k in keep]}
+                    break
+            else:
+                raise ValueError(
+                    f"recorded table leaves {n!r} empty in some rows, and no other column decides "
+                    "when; give the space the table was recorded from"
+                )
+        return out
 
     def nearest(
         self, config: dict[str, Any], exclude: set[int] | frozenset[int] = frozenset()
@@ -183,16 +235,20 @@ class Curves:
         values: every hyperparameter weighs alike, and the anchors of
         ``bench/search_quality.py`` use the same rule. Vectorised over the rows: on a table
         of 62,208 configurations a lookup takes about a millisecond."""
-        index = self._lookup.get(_key({n: config[n] for n in self.param_names}))
+        index = self._lookup.get(_key({n: config[n] for n in self.param_names if n in config}))
         if index is not None and index not in exclude:
             return index
         d = np.zeros(self.n_configs)
         for name, (scaled, keys, scale) in self._columns().items():
+            if name not in config:  # inactive: as far from every value as a different category
+                d += keys != _ABSENT
+                continue
             value = config[name]
             if scaled is not None and _is_number(value):
                 low, span, log = scale
                 x = math.log(max(float(value), low)) - math.log(low) if log else float(value) - low
-                d += np.abs(scaled - x / span)
+                # A row where the hyperparameter is inactive (NaN) is one away.
+                d += np.nan_to_num(np.abs(scaled - x / span), nan=1.0)
             else:
                 d += keys != _value_key(value)
         if exclude:
@@ -208,23 +264,25 @@ class Curves:
         if self._cached_columns is None:
             columns = {}
             for name in self.param_names:
-                values = [c[name] for c in self.configs]
-                keys = np.array([_value_key(v) for v in values])
-                if not all(_is_number(v) for v in values):
+                values = [c.get(name, _ABSENT) for c in self.configs]
+                keys = np.array([_ABSENT if v is _ABSENT else _value_key(v) for v in values])
+                given = [v for v in values if v is not _ABSENT]
+                if not given or not all(_is_number(v) for v in given):
                     columns[name] = (None, keys, (0.0, 1.0, False))
                     continue
-                x = np.array(values, dtype=float)
-                log = bool(x.min() > 0 and x.max() / x.min() > 20)
+                x = np.array([math.nan if v is _ABSENT else v for v in values], dtype=float)
+                low, high = np.nanmin(x), np.nanmax(x)
+                log = bool(low > 0 and high / low > 20)
                 if log:
-                    x = np.log(x)
-                span = float(x.max() - x.min()) or 1.0
-                lo = float(np.exp(x.min())) if log else float(x.min())
-                columns[name] = ((x - x.min()) / span, keys, (lo, span, log))
+                    x, low, high = np.log(x), math.log(low), math.log(high)
+                span = float(high - low) or 1.0
+                lo = float(np.exp(low)) if log else float(low)
+                columns[name] = ((x - low) / span, keys, (lo, span, log))
             self._cached_columns = columns
         return self._cached_columns
 
     def config_id(self, config: dict[str, Any]) -> int:
-        key = _key({n: config[n] for n in self.param_names})
+        key = _key({n: config[n] for n in self.param_names if n in config})
         if key not in self._lookup:
             raise KeyError(f"configuration {config} is not in the recorded table")
         return self._lookup[key]
@@ -322,6 +380,14 @@ class TableSampler:
     def _nearest(self, proposal: dict[str, Any]) -> int:
         exhausted = len(self.used) >= self.curves.n_configs
         return self.curves.nearest(proposal, frozenset() if exhausted else self.used)
+
+
+_ABSENT = "\x00absent"  # an inactive hyperparameter, as a key no value can have
+
+
+def _missing(value: Any) -> bool:
+    """An empty cell of a table: None, or NaN (pandas' empty)."""
+    return value is None or (isinstance(value, (float, np.floating)) and math.isnan(value))
 
 
 def _is_number(value: Any) -> bool:
@@ -557,8 +623,15 @@ def build_table_scheduler(
 
     R = max_epochs or curves.max_epochs
     table_space = curves.space()
+    table_spec = {
+        n: {"values": [_listify(v) for v in p.values]}  # type: ignore[union-attr]
+        for n, p in table_space.params.items()
+    }
+    for n, spec in table_spec.items():
+        if (when := table_space.condition_spec(n)) is not None:
+            spec["when"] = when
     settings = SearchSettings(
-        space={n: {"values": [_listify(v) for v in p.values]} for n, p in table_space.params.items()},  # type: ignore[union-attr]
+        space=table_spec,
         fixed={n: _listify(v) for n, v in table_space.fixed.items()},
         scheduler=scheduler, sampler="random" if sampler in ("tpe", "gp") else sampler,
         max_epochs=R, min_epochs=min_epochs, eta=eta, budget=budget, n_configs=n_configs,

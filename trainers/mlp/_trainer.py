@@ -56,10 +56,16 @@ DEFAULTS: dict[str, Any] = {
     "residual": False,  # skip connections between hidden layers of equal width
     "early_stopping": False,  # scikit-learn's: hold out validation_fraction of training
     "validation_fraction": 0.1,
-    # The report's §3.2 architecture search: depth × width, instead of hidden_layer_sizes.
+    # The report's §3.2 architecture search: depth × width, instead of hidden_layer_sizes;
+    # or depth with one width per layer (width_1 … width_depth), which a conditional space
+    # gives as width_i only when depth >= i.
     "depth": None,
     "width": None,
+    **{f"width_{i}": None for i in range(1, 9)},
 }
+
+#: The most layers that per-layer widths (``width_1`` …) can describe.
+MAX_LAYER_WIDTHS = 8
 
 
 _blas_threads: dict[str, int] = {}
@@ -79,6 +85,34 @@ def _bad(key: str, value: Any, expected: str) -> ValueError:
     return ValueError(f"hyperparameter {key}={value!r} is invalid; expected {expected}")
 
 
+def _layer_widths(c: dict[str, Any], config: Mapping[str, Any], given: list[int]) -> tuple:
+    """``(width_1, …, width_depth)``; every layer up to ``depth`` needs its width, and no
+    width beyond it may be given (a conditional space leaves those out).
+
+    >>> _layer_widths({"depth": 2, "width": None, "width_1": 8, "width_2": 4}, {}, [1, 2])
+    (8, 4)
+    """
+    depth = c["depth"]
+    if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or depth < 1:
+        raise _bad("depth", depth, "a positive integer (with width_1 … width_depth given)")
+    if depth > MAX_LAYER_WIDTHS:
+        raise _bad("depth", depth, f"at most {MAX_LAYER_WIDTHS} with per-layer widths")
+    if c["width"] is not None:
+        raise ValueError("give width (every layer), or width_1 … width_depth, not both")
+    beyond = [i for i in given if i > depth]
+    if beyond:
+        raise _bad(f"width_{beyond[0]}", c[f"width_{beyond[0]}"], f"absent with depth={depth}")
+    for i in range(1, int(depth) + 1):
+        value = c[f"width_{i}"]
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise _bad(f"width_{i}", value, f"a positive integer (a layer of depth={depth})")
+    sizes = tuple(int(c[f"width_{i}"]) for i in range(1, int(depth) + 1))
+    # A resolved configuration (a saved state) carries hidden_layer_sizes too; they agree.
+    if "hidden_layer_sizes" in config and tuple(config["hidden_layer_sizes"]) != sizes:
+        raise ValueError("give hidden_layer_sizes, or depth and width_1 … width_depth, not both")
+    return sizes
+
+
 def resolve_config(config: Mapping[str, Any]) -> dict[str, Any]:
     """Defaults filled in and every value checked; raises ValueError naming the key.
 
@@ -92,7 +126,10 @@ def resolve_config(config: Mapping[str, Any]) -> dict[str, Any]:
             f"{', '.join(DEFAULTS)}"
         )
     c = {**DEFAULTS, **config}
-    if c["depth"] is not None or c["width"] is not None:
+    layer_widths = [i for i in range(1, MAX_LAYER_WIDTHS + 1) if c[f"width_{i}"] is not None]
+    if layer_widths:
+        c["hidden_layer_sizes"] = _layer_widths(c, config, layer_widths)
+    elif c["depth"] is not None or c["width"] is not None:
         depth, width = c["depth"], c["width"]
         for key, value in (("depth", depth), ("width", width)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
