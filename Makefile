@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install demo test lint browser bench-quick bench-anchors clean
+.PHONY: install demo test lint browser netns bench-quick bench-anchors clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,14 @@ browser:
 	  (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null 2>&1 || \
 	  (sudo apt-get update -qq && sudo apt-get install -y -qq chromium) >/dev/null; }
 
-test: lint browser
+# The cluster tests make test hosts with network namespaces (Debian's iproute2; root).
+netns:
+	@command -v ip >/dev/null || { \
+	  echo "installing Debian's iproute2 for the cluster tests"; \
+	  (apt-get update -qq && apt-get install -y -qq iproute2) >/dev/null 2>&1 || \
+	  (sudo apt-get update -qq && sudo apt-get install -y -qq iproute2) >/dev/null; }
+
+test: lint browser netns
 	$(BIN)/pytest -q
 
 bench-quick: $(STAMP) bench-anchors
