@@ -162,12 +162,13 @@ def code_env(trainer: str, working_dir: str | None = None) -> dict[str, Any]:
         return {}
     origin = Path(found.origin).resolve()
     where = origin.parent if found.submodule_search_locations else origin
-    if origin.is_relative_to(cwd):
-        return {"working_dir": str(_checked_size(cwd)), "excludes": EXCLUDES}
+    # Installed first: a virtualenv inside the current folder must not make it travel.
     installed = ("site-packages", "dist-packages")
     stdlib = Path(sys.base_prefix).resolve()
     if any(part in installed for part in origin.parts) or origin.is_relative_to(stdlib):
         return {}
+    if origin.is_relative_to(cwd):
+        return {"working_dir": str(_checked_size(cwd)), "excludes": EXCLUDES}
     return {"py_modules": [str(where)], "excludes": EXCLUDES}
 
 
