@@ -138,3 +138,28 @@ def test_code_env_refuses_a_folder_too_big_to_ship(tmp_path, monkeypatch) -> Non
         _ray.code_env("x:T", str(tmp_path))
     (tmp_path / "data.bin").rename(tmp_path / ".venv" / "data.bin")  # excluded: it fits
     assert _ray.code_env("x:T", str(tmp_path))["working_dir"] == str(tmp_path.resolve())
+
+
+def test_ray_runner_with_fewer_cpus_than_workers_waits_visibly_then_starts_with_what_is_free(
+    ray_driver,
+) -> None:
+    import time
+
+    import ray
+
+    for _ in range(300):  # the CPUs of earlier tests' workers are given back asynchronously
+        if ray.available_resources().get("CPU", 0) >= 2:
+            break
+        time.sleep(0.1)
+    spec = TrainerSpec("trainers.mlp:MLPTrainer", "iris")
+    said: list[str] = []
+    runner = RayRunner(spec, 3, dataset=spec.load_dataset(), wait_for_workers=0.5, say=said.append)
+    try:
+        live = runner.live_workers
+    finally:
+        runner.close()
+    assert live == 2
+    assert said == [
+        "cluster has 2 free CPUs of the 3 workers asked; waiting up to 0.5 s (--wait-for-workers) for more",
+        "cluster has 2 free CPUs of the 3 workers asked; starting with 2, more as nodes join",
+    ]

@@ -328,7 +328,9 @@ class RayRunner:
             )
             self._told_waiting = True
         self._grow()
-        while not self.workers:  # fail here, not mid-search (a trainer that does not import)
+        # Every first worker up (or withdrawn), so that a trainer that does not import on a
+        # node fails here, not mid-search.
+        while self._starting or not self.workers:
             self._poll(POLL)
 
     def _poll(self, timeout: float) -> list[int]:
