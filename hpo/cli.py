@@ -189,6 +189,18 @@ def cli() -> None:
     "--ray-address", help="Join this Ray cluster (e.g. auto) instead of starting local Ray."
 )
 @click.option(
+    "--working-dir",
+    type=click.Path(exists=True, file_okay=False),
+    help="With --ray-address: the folder shipped to every node (Ray's runtime_env). "
+    "[default: the current folder if the trainer's module is in it]",
+)
+@click.option(
+    "--wait-for-workers",
+    type=click.FloatRange(min=0, max=86_400),
+    help="Seconds to wait for --workers free CPUs on the cluster before starting with fewer. "
+    "[default: 0, start with what is free]",
+)
+@click.option(
     "--gpus-per-trial",
     type=click.FloatRange(min=0),
     help="GPUs (or a fraction) each Ray worker reserves. [default: 0, CPUs only]",
@@ -289,8 +301,10 @@ class _ProgressBar:
         self.bar.total = max(self.bar.total, p.epochs_spent)
         self.bar.n = p.epochs_spent
         best = f"{p.best_value:.4f}" if p.best_trial is not None else "-"
+        workers = "" if p.workers is None else f"workers {p.workers} "
         self.bar.set_postfix_str(
-            f"running {p.running} paused {p.paused} done {p.finished} best {best}", refresh=False
+            f"{workers}running {p.running} paused {p.paused} done {p.finished} best {best}",
+            refresh=False,
         )
         self.bar.refresh()
 
@@ -356,6 +370,13 @@ class _Source:
                 return pd.DataFrame.from_records(client.studies())
         with StudyReader(self.storage) as r:
             return r.studies()
+
+    def nodes(self, name: str) -> Any:
+        """Per-node counts (workers, trials, epochs), from the database only (None via a server)."""
+        if self.server:
+            return None
+        with StudyReader(self.storage) as r:
+            return r.nodes(name)
 
     def study_and_trials(self, name: str) -> tuple[dict[str, Any], Any]:
         import pandas as pd
@@ -434,6 +455,16 @@ def status(study: str, sort: str, limit: int, storage: str, server: str | None,
         return
     counts = trials["status"].value_counts()
     click.echo("  " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    nodes = _Source(storage, server, token).nodes(study)
+    if nodes is not None and len(nodes) and not (len(nodes) == 1 and nodes["node"][0] == "local"):
+        click.echo(
+            "  by node: "
+            + "; ".join(
+                f"{r.node} {_plural(r.workers, 'worker')}, {_plural(r.trials, 'trial')}, "
+                f"{_plural(r.epochs, 'epoch')}"
+                for r in nodes.itertuples()
+            )
+        )
     if sort not in trials.columns:
         raise UsageError(
             f"--sort {sort!r} is not a column; expected one of {', '.join(trials.columns)}"
@@ -1029,3 +1060,7 @@ def _client_error() -> type[Exception]:
 
 def _one_line(message: str) -> str:
     return " ".join(message.split())
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"

@@ -69,7 +69,8 @@ class _TraceRecorder(NullRecorder):
         self.run, self.scheduler, self.started = run, scheduler, started
 
     def on_epoch(self, trial_id: int, epoch: int, metrics: dict, seconds: float, worker: str,
-                 value: float | None = None, ended_at: float | None = None) -> None:  # fmt: skip
+                 value: float | None = None, ended_at: float | None = None,
+                 node: str | None = None) -> None:  # fmt: skip
         t = self.scheduler.trials[trial_id]
         v = math.nan if value is None else value
         self.run.record(v, t.config, t.seed, epoch, self.started, self.scheduler.mode.score)

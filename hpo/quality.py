@@ -376,7 +376,8 @@ class _TimeRecorder(NullRecorder):
         self.failures: dict[str, int] = {}
 
     def on_epoch(self, trial_id: int, epoch: int, metrics: dict, seconds: float, worker: str,
-                 value: float | None = None, ended_at: float | None = None) -> None:  # fmt: skip
+                 value: float | None = None, ended_at: float | None = None,
+                 node: str | None = None) -> None:  # fmt: skip
         self.points.append((float(ended_at or 0.0), math.nan if value is None else value))
 
     def on_failure(self, trial_id: int, reason: str) -> None:

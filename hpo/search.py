@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -114,6 +115,10 @@ def check_trainer(settings: SearchSettings) -> tuple[TrainerSpec, Any]:
     as such (the spec returned says ``keeps_state=False``).
     """
     spec = settings.trainer_spec()
+    if settings.working_dir is not None:  # the code shipped to the nodes imports here too
+        folder = str(Path(settings.working_dir).resolve())
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
     spec.load_class()
     try:
         dataset = spec.load_dataset()
@@ -183,7 +188,10 @@ def make_runner(settings: SearchSettings, spec: TrainerSpec, dataset: Any) -> An
         return RayRunner(
             spec, settings.resolved_workers(), dataset=dataset, address=settings.ray_address,
             trial_timeout=settings.trial_timeout, gpus_per_trial=settings.gpus_per_trial,
+            working_dir=settings.working_dir, wait_for_workers=settings.wait_for_workers,
         )  # fmt: skip
+    except SettingsError:  # the trainer does not import on a node, no free CPU, …
+        raise
     except ValueError as exc:  # asked for GPUs the cluster does not have
         raise SettingsError(str(exc)) from None
 

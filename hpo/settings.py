@@ -73,6 +73,8 @@ class SearchSettings:
     preprocess: bool = True  # one-hot encode categorical columns, impute missing values
     executor: str = "ray"
     ray_address: str | None = None
+    working_dir: str | None = None  # what travels to a cluster's nodes (default: see code_env)
+    wait_for_workers: float = 0.0  # seconds to wait for --workers free CPUs (0: start with fewer)
     gpus_per_trial: float = 0.0  # GPUs each Ray worker reserves (PyTorch trainers use them)
     max_failures: int = 2
     trial_timeout: float | None = None
@@ -219,6 +221,20 @@ class SearchSettings:
         ):
             raise SettingsError(
                 f"{prefix}trial_timeout={self.trial_timeout!r} must be a positive number of seconds"
+            )
+        if (
+            isinstance(self.wait_for_workers, bool)
+            or not isinstance(self.wait_for_workers, (int, float))
+            or not 0 <= self.wait_for_workers <= 86_400
+        ):
+            raise SettingsError(
+                f"{prefix}wait_for_workers={self.wait_for_workers!r} is invalid; expected seconds "
+                "between 0 and 86400"
+            )
+        if self.working_dir is not None and not Path(self.working_dir).is_dir():
+            raise SettingsError(
+                f"{prefix}working_dir={self.working_dir!r} is not a folder; expected the folder "
+                "whose code the cluster's nodes need"
             )
         if (
             isinstance(self.lease_seconds, bool)

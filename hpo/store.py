@@ -80,6 +80,7 @@ CREATE TABLE IF NOT EXISTS epochs (
     seconds REAL NOT NULL,
     worker TEXT NOT NULL,
     ended_at REAL NOT NULL,
+    node TEXT,
     PRIMARY KEY (study_id, trial_id, epoch)
 );
 CREATE TABLE IF NOT EXISTS events (
@@ -212,6 +213,7 @@ _ADDED_COLUMNS = (
     ("epochs", "action", "TEXT"),  # what the trial was told after this epoch (the service)
     ("epochs", "lease", "TEXT"),  # which assignment reported it (the service's retries)
     ("studies", "driver", "TEXT"),  # cli, clients or managed (see StudyWriter.create)
+    ("epochs", "node", "TEXT"),  # the machine that trained it (a Ray node's IP); NULL before
 )
 
 
@@ -222,6 +224,12 @@ def _migrate(conn: sqlite3.Connection) -> None:
         if column not in have:
             conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
     conn.commit()
+
+
+def node_column(conn: sqlite3.Connection) -> str:
+    """``node``, or ``NULL AS node`` for an older database opened read-only (not migrated)."""
+    have = {row[1] for row in conn.execute("PRAGMA table_info(epochs)")}
+    return "node" if "node" in have else "NULL AS node"
 
 
 class StudyLock:
@@ -398,12 +406,13 @@ class StudyWriter:
         worker: str,
         value: float | None = None,
         ended_at: float | None = None,
+        node: str | None = None,
     ) -> None:
         self._pending.append(
             ("INSERT OR REPLACE INTO epochs (study_id, trial_id, epoch, value, metrics, seconds, "
-             "worker, ended_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+             "worker, ended_at, node) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
              (self.study_id, trial_id, epoch, _finite_or_none(value), _json(metrics), seconds,
-              worker, ended_at if ended_at is not None else time.time()))
+              worker, ended_at if ended_at is not None else time.time(), node))
         )  # fmt: skip
         self._touched.add(trial_id)
 
@@ -661,8 +670,8 @@ class StudyReader:
     def epochs(self, name: str, since: float | None = None) -> pd.DataFrame:
         study_id = self.study(name)["study_id"]
         query = (
-            "SELECT trial_id, epoch, value, metrics, seconds, worker, ended_at FROM epochs "
-            "WHERE study_id = ?"
+            f"SELECT trial_id, epoch, value, metrics, seconds, worker, {node_column(self.conn)}, "
+            "ended_at FROM epochs WHERE study_id = ?"
         )
         params: tuple = (study_id,)
         if since is not None:
@@ -675,6 +684,21 @@ class StudyReader:
         else:
             frame = frame.drop(columns=["metrics"])
         return frame
+
+    def nodes(self, name: str) -> pd.DataFrame:
+        """Per node (machine): its workers, the trials it trained and the epochs, most first.
+
+        Epochs recorded before nodes were recorded (or trained in-process) count under
+        ``local``.
+        """
+        study_id = self.study(name)["study_id"]
+        node = f"COALESCE({node_column(self.conn).split()[0]}, 'local')"
+        return pd.read_sql_query(
+            f"SELECT {node} AS node, COUNT(DISTINCT worker) AS workers, "
+            "COUNT(DISTINCT trial_id) AS trials, COUNT(*) AS epochs FROM epochs "
+            f"WHERE study_id = ? GROUP BY {node} ORDER BY epochs DESC, node",
+            self.conn, params=(study_id,),
+        )  # fmt: skip
 
     def events(self, name: str) -> pd.DataFrame:
         study_id = self.study(name)["study_id"]

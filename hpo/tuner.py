@@ -30,7 +30,8 @@ class Recorder(Protocol):
     def on_suggestion(self, suggestion: Suggestion) -> None: ...
 
     def on_epoch(self, trial_id: int, epoch: int, metrics: dict, seconds: float, worker: str,
-                 value: float | None = None, ended_at: float | None = None) -> None: ...  # fmt: skip
+                 value: float | None = None, ended_at: float | None = None,
+                 node: str | None = None) -> None: ...  # fmt: skip
 
     def on_report(self, trial_id: int, epoch: int, value: float) -> None: ...
 
@@ -61,13 +62,16 @@ class MemoryRecorder:
     epochs: list[tuple[int, int, dict, float, str]] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     checkpoints: dict[int, Checkpoint] = field(default_factory=dict)
+    nodes: dict[tuple[int, int], str | None] = field(default_factory=dict)  # (trial, epoch) -> node
 
     def on_suggestion(self, suggestion: Suggestion) -> None:
         self.suggestions.append(suggestion)
 
     def on_epoch(self, trial_id: int, epoch: int, metrics: dict, seconds: float, worker: str,
-                 value: float | None = None, ended_at: float | None = None) -> None:  # fmt: skip
+                 value: float | None = None, ended_at: float | None = None,
+                 node: str | None = None) -> None:  # fmt: skip
         self.epochs.append((trial_id, epoch, metrics, seconds, worker))
+        self.nodes[trial_id, epoch] = node
 
     def on_report(self, trial_id: int, epoch: int, value: float) -> None:
         """The log matters only for resuming from a database."""
@@ -112,7 +116,8 @@ class NullRecorder(MemoryRecorder):
         pass
 
     def on_epoch(self, trial_id: int, epoch: int, metrics: dict, seconds: float, worker: str,
-                 value: float | None = None, ended_at: float | None = None) -> None:  # fmt: skip
+                 value: float | None = None, ended_at: float | None = None,
+                 node: str | None = None) -> None:  # fmt: skip
         pass
 
     def on_event(self, event: Event) -> None:
@@ -147,6 +152,7 @@ class Progress:
     planned_budget: int
     best_value: float
     best_trial: int | None
+    workers: int | None = None  # live workers, where the runner knows (Ray)
 
 
 class ReplayError(RuntimeError):
@@ -304,7 +310,7 @@ class Tuner:
         for r in result.epochs:
             if r.epoch <= already:  # recorded before a crash; retrained only to get the state back
                 continue
-            decision = self.tell_epoch(trial_id, r, result.worker)
+            decision = self.tell_epoch(trial_id, r, result.worker, node=result.node)
             if decision is not Decision.CONTINUE:
                 break
         self._submitted.pop(trial_id, None)
@@ -328,14 +334,18 @@ class Tuner:
         elif decision is Decision.PAUSE:
             self.runner.pause(trial_id)
 
-    def tell_epoch(self, trial_id: int, result: EpochResult, worker: str) -> Decision:
-        """Record one trained epoch and tell the scheduler; returns its decision."""
+    def tell_epoch(
+        self, trial_id: int, result: EpochResult, worker: str, *, node: str | None = None
+    ) -> Decision:
+        """Record one trained epoch (and the worker and node that trained it) and tell the
+        scheduler; returns its decision."""
         # A trainer that says it diverged (or whose loss is NaN) stops, whatever its metric.
         metrics = result.metrics
         value = math.nan if is_diverged(metrics) else float(metrics.get(self.metric, math.nan))
         self.recorder.on_epoch(
-            trial_id, result.epoch, dict(metrics), result.seconds, worker, value, result.ended_at
-        )
+            trial_id, result.epoch, dict(metrics), result.seconds, worker, value, result.ended_at,
+            node=node,
+        )  # fmt: skip
         self.recorder.on_report(trial_id, result.epoch, value)
         self._asked_in_vain = False
         return self.scheduler.on_report(Report(trial_id, result.epoch, value))
@@ -380,7 +390,7 @@ class Tuner:
         finished = sum(n for status, n in counts.items() if status.is_over)
         return Progress(
             s.n_running, counts[TrialStatus.PAUSED], finished, s.epochs_spent, s.planned_budget(),
-            s.best_value, s.best_trial,
+            s.best_value, s.best_trial, getattr(self.runner, "live_workers", None),
         )  # fmt: skip
 
     # -- resuming ------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import pytest
 
 from hpo.runners import SerialRunner
 from hpo.runners._ray import RayRunner
-from hpo.settings import SearchSettings, TrainerSpec
+from hpo.settings import SearchSettings, SettingsError, TrainerSpec
 from hpo.tuner import MemoryRecorder, Tuner
 from hpo.types import EventKind
 from tests.conftest import hpo
@@ -108,3 +108,58 @@ def test_gpus_the_cluster_lacks_are_one_line(tmp_path, ray_driver) -> None:
     assert (
         "no studies" in hpo("list", "--storage", str(tmp_path / "s.db")).stdout
     )  # nothing half-made
+
+
+def test_code_env_ships_the_current_folder_when_the_trainer_module_lives_there(
+    tmp_path, monkeypatch
+) -> None:
+    from hpo.runners._ray import EXCLUDES, code_env
+
+    (tmp_path / "mytrain_ce.py").write_text("class T: ...\n")
+    monkeypatch.chdir(tmp_path)
+    assert code_env("mytrain_ce:T") == {
+        "working_dir": str(tmp_path.resolve()),
+        "excludes": EXCLUDES,
+    }
+    assert code_env("json:dumps") == {}  # the standard library is everywhere
+    assert code_env("numpy:mean") == {}  # so is what is installed
+    other = tmp_path / "src"
+    other.mkdir()
+    assert code_env("mytrain_ce:T", str(other))["working_dir"] == str(other.resolve())
+
+
+def test_code_env_refuses_a_folder_too_big_to_ship(tmp_path, monkeypatch) -> None:
+    from hpo.runners import _ray
+
+    monkeypatch.setattr(_ray, "WORKING_DIR_LIMIT", 1000)
+    (tmp_path / "data.bin").write_bytes(b"x" * 2000)
+    (tmp_path / ".venv").mkdir()
+    with pytest.raises(SettingsError, match="too much to ship to every node; give --working-dir"):
+        _ray.code_env("x:T", str(tmp_path))
+    (tmp_path / "data.bin").rename(tmp_path / ".venv" / "data.bin")  # excluded: it fits
+    assert _ray.code_env("x:T", str(tmp_path))["working_dir"] == str(tmp_path.resolve())
+
+
+def test_ray_runner_with_fewer_cpus_than_workers_waits_visibly_then_starts_with_what_is_free(
+    ray_driver,
+) -> None:
+    import time
+
+    import ray
+
+    for _ in range(300):  # the CPUs of earlier tests' workers are given back asynchronously
+        if ray.available_resources().get("CPU", 0) >= 2:
+            break
+        time.sleep(0.1)
+    spec = TrainerSpec("trainers.mlp:MLPTrainer", "iris")
+    said: list[str] = []
+    runner = RayRunner(spec, 3, dataset=spec.load_dataset(), wait_for_workers=0.5, say=said.append)
+    try:
+        live = runner.live_workers
+    finally:
+        runner.close()
+    assert live == 2
+    assert said == [
+        "cluster has 2 free CPUs of the 3 workers asked; waiting up to 0.5 s (--wait-for-workers) for more",
+        "cluster has 2 free CPUs of the 3 workers asked; starting with 2, more as nodes join",
+    ]

@@ -212,3 +212,37 @@ def test_reading_a_missing_study_names_the_ones_that_exist(tmp_path) -> None:
     run(db, "alpha", settings())
     with StudyReader(db) as r, pytest.raises(StoreError, match=r"no study named 'beta'.*alpha"):
         r.study("beta")
+
+
+def test_store_migrates_an_older_database_to_record_the_node_of_each_epoch(tmp_path) -> None:
+    db = tmp_path / "s.db"
+    run(db, "a", settings())
+    with sqlite3.connect(db) as conn:  # as an older version wrote it: no node column
+        conn.execute("ALTER TABLE epochs DROP COLUMN node")
+    with StudyReader(db) as r:  # read-only, not migrated: epochs read, nodes unknown
+        assert r.epochs("a")["node"].isna().all()
+        assert r.nodes("a")["node"].tolist() == ["local"]
+    writer = StudyWriter(db, "b")  # a writer migrates it
+    writer.create(settings().to_dict(), metric="val_accuracy", mode="max", scheduler="hyperband")
+    writer.on_epoch(0, 1, {"val_accuracy": 0.5}, 0.1, "w0", 0.5, node="10.0.0.2")
+    writer.commit()
+    writer.close("finished")
+    with StudyReader(db) as r:
+        assert r.epochs("b")["node"].tolist() == ["10.0.0.2"]
+        assert r.nodes("a")["node"].tolist() == ["local"]
+
+
+def test_store_nodes_counts_workers_trials_and_epochs_per_node(tmp_path) -> None:
+    writer = StudyWriter(tmp_path / "s.db", "a")
+    writer.create(settings().to_dict(), metric="val_accuracy", mode="max", scheduler="hyperband")
+    for trial, epoch, worker, node in [(0, 1, "w0", "10.0.0.1"), (0, 2, "w1", "10.0.0.2"),
+                                       (1, 1, "w1", "10.0.0.2"), (1, 2, "w1.3", "10.0.0.2")]:  # fmt: skip
+        writer.on_epoch(trial, epoch, {"val_accuracy": 0.5}, 0.1, worker, 0.5, node=node)
+    writer.commit()
+    writer.close("finished")
+    with StudyReader(tmp_path / "s.db") as r:
+        nodes = r.nodes("a")
+    assert nodes.to_dict("records") == [
+        {"node": "10.0.0.2", "workers": 2, "trials": 2, "epochs": 3},
+        {"node": "10.0.0.1", "workers": 1, "trials": 1, "epochs": 1},
+    ]

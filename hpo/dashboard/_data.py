@@ -14,7 +14,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from hpo.store import StudyNotFound, connect
+from hpo.store import StudyNotFound, connect, node_column
 
 
 def _finite(value: Any) -> Any:
@@ -89,9 +89,10 @@ class DashboardData:
         return out
 
     def epochs(self, name: str, since: int = 0) -> dict[str, Any]:
-        """Every epoch after row ``since``: trial, epoch, value, seconds, worker, ended_at."""
+        """Every epoch after row ``since``: trial, epoch, value, seconds, worker, ended_at,
+        node (the machine; None before nodes were recorded, or in-process)."""
         out = self._after(name, "epochs", "rowid", since,
-                          ["trial_id", "epoch", "value", "seconds", "worker", "ended_at"])  # fmt: skip
+                          ["trial_id", "epoch", "value", "seconds", "worker", "ended_at", "node"])  # fmt: skip
         out["value"] = [_finite(v) for v in out["value"]]
         return out
 
@@ -107,11 +108,14 @@ class DashboardData:
         the cursor to ask from next time (append-only tables: epochs, events)."""
         with self._conn() as conn:
             study_id = self._study_row(conn, name)["study_id"]
+            if table == "epochs":  # an older database read-only has no node column
+                columns = [node_column(conn) if c == "node" else c for c in columns]
             rows = conn.execute(
                 f"SELECT {key}, {', '.join(columns)} FROM {table} "
                 f"WHERE study_id = ? AND {key} > ? ORDER BY {key}",
                 (study_id, since),
             ).fetchall()
+        columns = [c.split()[-1] for c in columns]
         out: dict[str, Any] = {c: [r[i] for r in rows] for i, c in enumerate(columns, start=1)}
         out["cursor"] = rows[-1][0] if rows else since
         return out

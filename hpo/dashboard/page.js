@@ -44,7 +44,7 @@ function el(tag, attrs, ...children) {
 const S = {
   study: null,
   curves: new Map(),      // trial -> {x: [epoch], y: [value]}
-  order: [],              // epochs in the order they ended: [trial, value, ended_at, seconds, worker]
+  order: [],              // epochs in the order they ended: [trial, value, ended_at, seconds, worker, epoch, node]
   events: [],             // [trial, kind, epoch, reason]
   trials: new Map(),      // trial -> row
   cursors: {epochs: 0, events: 0, trials: 0},
@@ -62,7 +62,7 @@ function absorb(delta) {
     const c = S.curves.get(t);
     c.x.push(e.epoch[i]);
     c.y.push(e.value[i]);
-    S.order.push([t, e.value[i], e.ended_at[i], e.seconds[i], e.worker[i], e.epoch[i]]);
+    S.order.push([t, e.value[i], e.ended_at[i], e.seconds[i], e.worker[i], e.epoch[i], e.node ? e.node[i] : null]);
   }
   const v = delta.events;
   for (let i = 0; i < v.trial_id.length; i++) S.events.push([v.trial_id[i], v.kind[i], v.epoch[i], v.reason[i]]);
@@ -234,18 +234,29 @@ function drawBest() {
     {responsive: true});
 }
 
+// One row per worker, the rows of one node (machine) together, labelled "node · worker".
+function timelineRows() {
+  const seen = new Map();
+  for (const o of S.order) {
+    const key = `${o[6] ?? ""}\u0000${o[4]}`;
+    if (!seen.has(key)) seen.set(key, o[6] ? `${o[6]} · ${o[4]}` : String(o[4]));
+  }
+  const keys = [...seen.keys()].sort();
+  return {keys, labels: keys.map((k) => seen.get(k)), row: new Map(keys.map((k, i) => [k, i]))};
+}
+
 function drawTimeline() {
-  const workers = [...new Set(S.order.map((o) => o[4]))].sort();
-  const row = new Map(workers.map((w, i) => [w, i]));
+  const rows = timelineRows();
+  const workers = rows.labels;
   const start = S.order.length ? Math.min(...S.order.slice(0, 1000).map((o) => o[2] - o[3])) : 0;
   const groups = new Map();
   const index = new Map();
-  for (const [trial, , ended, seconds, worker] of S.order) {
+  for (const [trial, , ended, seconds, worker, , node] of S.order) {
     const g = groupOf(trial);
     if (!index.has(g)) index.set(g, groupIndex(trial));
     if (!groups.has(g)) groups.set(g, {x: [], y: [], text: []});
     const gr = groups.get(g);
-    const y = row.get(worker);
+    const y = rows.row.get(`${node ?? ""}\u0000${worker}`);
     gr.x.push(ended - seconds - start, ended - start, null);
     gr.y.push(y, y, null);
     gr.text.push(`trial ${trial}`, `trial ${trial}`, null);
@@ -253,7 +264,7 @@ function drawTimeline() {
   const names = groupOrder(groups, index);
   const traces = names.map((g) => ({type: "scatter", mode: "lines", name: g, x: groups.get(g).x,
     y: groups.get(g).y, text: groups.get(g).text, hoverinfo: "text+x", line: {width: 8, color: COLORS[index.get(g) % COLORS.length]}}));
-  Plotly.react("timeline", traces, layoutBase("Worker timeline: which trial trained where and when",
+  Plotly.react("timeline", traces, layoutBase("Worker timeline by node: which trial trained where and when",
     {xaxis: {title: {text: "seconds since start"}}, yaxis: {tickvals: workers.map((_, i) => i),
       ticktext: workers.map(esc), automargin: true}, height: Math.max(250, 40 + 18 * workers.length)}),
   {responsive: true});

@@ -47,7 +47,8 @@ class TrialResult:
     """What a worker sends back after one assignment.
 
     ``state`` is the trainer's pickled saved state after the last epoch (None after an error);
-    ``lost_worker`` says the worker died, so the assignment may be retried elsewhere.
+    ``lost_worker`` says the worker died, so the assignment may be retried elsewhere;
+    ``node`` is the machine that trained it (its IP on a Ray cluster; None in-process).
     """
 
     trial_id: int
@@ -56,6 +57,7 @@ class TrialResult:
     error: str | None = None
     state: bytes | None = None
     lost_worker: bool = False
+    node: str | None = None
 
 
 def is_diverged(metrics: Mapping[str, float]) -> bool:

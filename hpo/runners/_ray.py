@@ -8,24 +8,48 @@
 * A worker keeps its last trial warm, so a trial that continues at once (or a promotion
   that lands on the same worker) skips save/restore; any other worker resumes a trial
   from the state saved after its last assignment.
-* A worker that dies or hangs past ``trial_timeout`` is replaced; the tuner retries its
-  assignment from the trial's last saved state.
+* Elastic: the runner works with the workers the cluster can hold. It starts as many as
+  there are free CPUs (saying so when that is fewer than asked, or waiting up to
+  ``wait_for_workers`` seconds, visibly), asks for more only where a CPU is free (a node
+  that joins or comes back), and a worker that dies or hangs past ``trial_timeout`` is
+  dropped; the tuner retries its assignment at once on a live worker, from the trial's
+  last saved state.
+* On a cluster the user's code travels through Ray's ``runtime_env``: the current folder
+  (``working_dir``, within :data:`WORKING_DIR_LIMIT`, without :data:`EXCLUDES`) when the
+  trainer's module lives there, else the module's package (``py_modules``); a trainer that
+  does not import on a node is one :class:`~hpo.trainer_spec.SettingsError` naming it.
+* Each result says which node (its IP) trained it.
 
 Ray is imported only here.
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import os
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from hpo.runners._base import Checkpoint, TrialResult, WarmTrainers, run_assignment
+from hpo.trainer_spec import SettingsError
 from hpo.types import Suggestion
 
 #: Extra seconds a hung assignment gets (beyond twice its timeout) before its worker is killed.
 KILL_GRACE = 5.0
+#: Seconds a new worker may take to start before its request is withdrawn (the free CPU it
+#: was asked for went away, say with its node); it is asked for again where capacity exists.
+START_TIMEOUT = 60.0
+#: Seconds between looks at the cluster's free CPUs while trials train.
+POLL = 1.0
+#: The most the current folder may weigh to travel as the workers' ``working_dir``.
+WORKING_DIR_LIMIT = 100 * 2**20
+#: What never travels with the current folder (Ray's gitignore-style patterns).
+EXCLUDES = [".venv", "venv", ".git", "results", "__pycache__", "*.pyc", ".pytest_cache",
+            ".ruff_cache", ".mypy_cache", "node_modules", "*.db", "*.db-wal", "*.db-shm"]  # fmt: skip
 
 
 class _Worker:
@@ -39,24 +63,40 @@ class _Worker:
             threadpool_limits(limits=1, user_api="blas")
         except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
             pass
+        import ray
+
         self.name = name
+        self.node: str = ray.util.get_node_ip_address()
         self.resource = getattr(spec, "resource", "epochs")
         self.warm = WarmTrainers(lambda: spec.build(dataset), capacity=1)
-        spec.load_class()  # import the trainer's module now, not during the first trial
+        self.broken: str | None = None
+        try:
+            spec.load_class()  # import the trainer's module now, not during the first trial
+        except Exception as exc:  # reported by hello(), as one line naming this node
+            self.broken = " ".join(str(exc).split()) or type(exc).__name__
+
+    def hello(self) -> tuple[int, str, str | None]:
+        """(pid, node, why the trainer does not import here or None): the worker is up."""
+        return os.getpid(), self.node, self.broken
 
     def run(
         self, s: Suggestion, checkpoint: Checkpoint | None, timeout: float | None
     ) -> TrialResult:
         deadline = time.time() + timeout if timeout else None  # from when this worker starts
-        return run_assignment(self.warm, s, checkpoint, self.name, deadline=deadline,
-                              resource=self.resource)  # fmt: skip
+        result = run_assignment(self.warm, s, checkpoint, self.name, deadline=deadline,
+                                resource=self.resource)  # fmt: skip
+        result.node = self.node
+        return result
 
     def pid(self) -> int:
         return os.getpid()
 
 
-def start_ray(n_workers: int, address: str | None = None) -> bool:
-    """Start local Ray (loopback only, no dashboard) or join ``address``; True if started here."""
+def start_ray(
+    n_workers: int, address: str | None = None, runtime_env: dict[str, Any] | None = None
+) -> bool:
+    """Start local Ray (loopback only, no dashboard) or join ``address`` with ``runtime_env``
+    (the user's code for the other nodes); True if started here."""
     import logging
 
     # Ray reads these when it is imported and initialised, so they are set first.
@@ -77,7 +117,8 @@ def start_ray(n_workers: int, address: str | None = None) -> bool:
     if ray.is_initialized():
         return False
     if address:
-        ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR)
+        ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR,
+                 runtime_env=runtime_env or None)  # fmt: skip
     else:
         ray.init(
             num_cpus=n_workers,
@@ -97,16 +138,83 @@ def _is_loopback(address: str) -> bool:
     return host in ("127.0.0.1", "localhost")
 
 
+def code_env(trainer: str, working_dir: str | None = None) -> dict[str, Any]:
+    """The ``runtime_env`` that carries the trainer's code to every node of a cluster.
+
+    ``working_dir`` when given; else the current folder when the trainer's module lives
+    in it; else the module's top-level package when it is neither installed nor in the
+    standard library (``py_modules``); else nothing (every node has it installed).
+    """
+    if working_dir is not None:
+        folder = Path(working_dir).resolve()
+        if not folder.is_dir():
+            raise SettingsError(f"--working-dir {working_dir!r} is not a folder")
+        return {"working_dir": str(_checked_size(folder)), "excludes": EXCLUDES}
+    top = trainer.partition(":")[0].split(".")[0]
+    cwd = Path.cwd().resolve()
+    if "" not in sys.path and str(cwd) not in sys.path:
+        sys.path.insert(0, str(cwd))  # as import_object does: a module in the current folder
+    try:
+        found = importlib.util.find_spec(top)
+    except (ImportError, ValueError):
+        found = None
+    if found is None or found.origin in (None, "built-in", "frozen"):
+        return {}
+    origin = Path(found.origin).resolve()
+    where = origin.parent if found.submodule_search_locations else origin
+    # Installed first: a virtualenv inside the current folder must not make it travel.
+    installed = ("site-packages", "dist-packages")
+    stdlib = Path(sys.base_prefix).resolve()
+    if any(part in installed for part in origin.parts) or origin.is_relative_to(stdlib):
+        return {}
+    if origin.is_relative_to(cwd):
+        return {"working_dir": str(_checked_size(cwd)), "excludes": EXCLUDES}
+    return {"py_modules": [str(where)], "excludes": EXCLUDES}
+
+
+def _checked_size(folder: Path) -> Path:
+    """``folder``, if what of it travels (without :data:`EXCLUDES`) fits the limit."""
+    import fnmatch
+
+    total = 0
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = [d for d in dirs if not any(fnmatch.fnmatch(d, p) for p in EXCLUDES)]
+        for f in files:
+            if not any(fnmatch.fnmatch(f, p) for p in EXCLUDES):
+                total += os.path.getsize(os.path.join(root, f))
+        if total > WORKING_DIR_LIMIT:
+            raise SettingsError(
+                f"{folder} holds over {WORKING_DIR_LIMIT // 2**20} MB besides "
+                f"{', '.join(EXCLUDES[:4])}…, too much to ship to every node; give "
+                "--working-dir a folder with only the trainer's code"
+            )
+    return folder
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 class RayRunner:
-    """Runs assignments on ``n_workers`` Ray actors.
+    """Runs assignments on up to ``n_workers`` Ray actors, as many as the cluster holds.
 
     Args:
         spec: a :class:`~hpo.settings.TrainerSpec` (import path and options).
-        n_workers: actors to start (one CPU each).
-        dataset: the loaded dataset, put once in the object store for every worker.
+        n_workers: actors wanted (one CPU each); fewer start when fewer CPUs are free, and
+            more are asked for as CPUs free up (nodes that join, workers replaced).
+        dataset: the loaded dataset, put once in the object store for every worker (so a
+            dataset file named by path needs to exist only where the search starts).
         address: a Ray cluster to join (None: local Ray in this process).
         trial_timeout: seconds an assignment may take before its worker is replaced.
         gpus_per_trial: GPUs (or a fraction) each worker actor reserves; 0 trains on CPUs.
+        working_dir: the folder to ship to the cluster's nodes (default: see :func:`code_env`).
+        wait_for_workers: seconds to wait for ``n_workers`` free CPUs before starting with
+            fewer (0: start at once with what is free).
+        say: where one-line notices go (fewer workers than asked, waiting, a lost node).
     """
 
     def __init__(
@@ -118,8 +226,12 @@ class RayRunner:
         address: str | None = None,
         trial_timeout: float | None = None,
         gpus_per_trial: float = 0.0,
+        working_dir: str | None = None,
+        wait_for_workers: float = 0.0,
+        say: Callable[[str], None] = _stderr,
     ) -> None:
-        self.started_ray = start_ray(n_workers, address)  # first: it sets what Ray reads on import
+        env = code_env(spec.path, working_dir) if address else {}
+        self.started_ray = start_ray(n_workers, address, env)  # first: it sets what Ray reads
         import ray
 
         if gpus_per_trial:
@@ -135,25 +247,136 @@ class RayRunner:
         self._ray = ray
         self.n_workers = n_workers
         self.trial_timeout = trial_timeout
+        self.gpus_per_trial = gpus_per_trial
+        self.say = say
         self._spec = spec
         self._dataset = ray.put(dataset) if dataset is not None else None
         # A worker holds its share of a GPU for its whole life (PyTorch trainers use it).
         self._actor_cls = ray.remote(num_cpus=1, num_gpus=gpus_per_trial, max_restarts=0)(_Worker)
+        self.workers: dict[int, Any] = {}  # index -> a live actor (said hello)
+        self.nodes: dict[int, str] = {}  # index -> the node it runs on
+        self._names: dict[int, str] = {}
+        self._used: set[int] = set()  # indices that had a worker (their next one is w1.2, …)
         self._generation = 0
-        self.workers = [self._new_worker(i) for i in range(n_workers)]
-        self._free = list(range(n_workers))
+        self._starting: dict[Any, tuple[int, Any, float]] = {}  # hello ref -> index, actor, since
+        self._free: list[int] = []
         self._running: dict[Any, tuple[int, Suggestion, float | None]] = {}
         self._warm: dict[int, tuple[int, int]] = {}  # worker -> (trial, epochs)
-        ray.get([w.pid.remote() for w in self.workers])  # fail here, not mid-search
+        self._told_waiting = False
+        try:
+            self._start(wait_for_workers)
+        except BaseException:
+            self.close()
+            raise
 
-    def _new_worker(self, index: int) -> Any:
-        self._generation += 1
-        name = f"w{index}" if self._generation <= self.n_workers else f"w{index}.{self._generation}"
-        return self._actor_cls.remote(self._spec, self._dataset, name)
+    # -- capacity ---------------------------------------------------------------------------------
+
+    def _capacity(self) -> int:
+        """How many more workers the cluster could place now (free CPUs, and GPUs if asked)."""
+        free = self._ray.available_resources()
+        n = int(free.get("CPU", 0.0) + 1e-9)
+        if self.gpus_per_trial:
+            n = min(n, int(free.get("GPU", 0.0) / self.gpus_per_trial + 1e-9))
+        return n
+
+    def _grow(self) -> None:
+        """Ask for workers up to ``n_workers`` where capacity exists (none while some start:
+        their CPUs may not show as taken yet)."""
+        if self._starting:
+            return
+        missing = self.n_workers - len(self.workers)
+        if missing <= 0:
+            return
+        for _ in range(min(missing, self._capacity())):
+            index = min(set(range(self.n_workers)) - set(self.workers) - self._starting_indices())
+            self._generation += 1
+            name = f"w{index}" if index not in self._used else f"w{index}.{self._generation}"
+            self._used.add(index)
+            self._names[index] = name
+            actor = self._actor_cls.remote(self._spec, self._dataset, name)
+            self._starting[actor.hello.remote()] = (index, actor, time.monotonic())
+
+    def _starting_indices(self) -> set[int]:
+        return {index for index, _, _ in self._starting.values()}
+
+    def _start(self, wait_for_workers: float) -> None:
+        """Start what the cluster holds, or wait (visibly) up to ``wait_for_workers`` s."""
+        deadline = time.monotonic() + wait_for_workers
+        free = self._capacity()
+        if free < self.n_workers and wait_for_workers > 0:
+            self.say(
+                f"cluster has {_plural(free, 'free CPU')} of the {self.n_workers} workers asked; "
+                f"waiting up to {wait_for_workers:g} s (--wait-for-workers) for more"
+            )
+            while free < self.n_workers and time.monotonic() < deadline:
+                time.sleep(POLL)
+                free = self._capacity()
+        if free == 0 and wait_for_workers > 0:
+            raise SettingsError(
+                f"the Ray cluster has no free CPU after {wait_for_workers:g} s; "
+                "start a node (ray start --address …) or stop what holds its CPUs"
+            )
+        if 0 < free < self.n_workers:
+            self.say(
+                f"cluster has {_plural(free, 'free CPU')} of the {self.n_workers} workers asked; "
+                f"starting with {free}, more as nodes join"
+            )
+        elif free == 0:
+            self.say(
+                f"cluster has no free CPU for the {self.n_workers} workers asked; waiting for "
+                "a node to join (Ctrl-C stops; --wait-for-workers SECONDS gives up)"
+            )
+            self._told_waiting = True
+        self._grow()
+        # Every first worker up (or withdrawn), so that a trainer that does not import on a
+        # node fails here, not mid-search.
+        while self._starting or not self.workers:
+            self._poll(POLL)
+
+    def _poll(self, timeout: float) -> list[int]:
+        """Workers that said hello within ``timeout`` s become free; returns their indices.
+        Requests that never started are withdrawn; new ones are made where CPUs are free."""
+        ray, up = self._ray, []
+        if self._starting:
+            ready, _ = ray.wait(list(self._starting), num_returns=len(self._starting),
+                                timeout=timeout)  # fmt: skip
+        else:
+            ready = []
+            time.sleep(timeout)
+        for ref in ready:
+            index, actor, _ = self._starting.pop(ref)
+            try:
+                _, node, broken = ray.get(ref)
+            except ray.exceptions.RayError:  # died while starting (its node, say): ask again
+                continue
+            if broken is not None:
+                raise SettingsError(f"the trainer does not import on node {node}: {broken}")
+            self.workers[index], self.nodes[index] = actor, node
+            self._free.append(index)
+            up.append(index)
+        now = time.monotonic()
+        for ref, (_, actor, since) in list(self._starting.items()):
+            if now - since > START_TIMEOUT:
+                del self._starting[ref]
+                ray.kill(actor, no_restart=True)
+        self._grow()
+        if up and self._told_waiting:
+            self.say(f"{_plural(len(self.workers), 'worker')} live; going on")
+            self._told_waiting = False
+        return up
+
+    @property
+    def live_workers(self) -> int:
+        """Workers up and able to train (for the progress bar)."""
+        return len(self.workers)
+
+    # -- the runner protocol ------------------------------------------------------------------------
 
     @property
     def n_busy(self) -> int:
-        return len(self._running)
+        # Workers still starting count as busy, as does waiting for the first one to come
+        # back: the tuner then waits in :meth:`wait` instead of calling the search stuck.
+        return len(self._running) + len(self._starting) + (0 if self.workers else 1)
 
     def free_workers(self) -> int:
         return len(self._free)
@@ -168,18 +391,27 @@ class RayRunner:
         index = (warm or idle or self._free)[0]
         self._free.remove(index)
         # The worker stops a slow trial itself between epochs; one stuck inside an epoch
-        # is killed from here once well past its time (a new actor may first need to start).
+        # is killed from here once well past its time.
         kill_at = time.time() + 2 * self.trial_timeout + KILL_GRACE if self.trial_timeout else None
         ref = self.workers[index].run.remote(suggestion, checkpoint, self.trial_timeout)
         self._running[ref] = (index, suggestion, kill_at)
 
     def wait(self) -> list[TrialResult]:
+        """Results of finished assignments; or nothing, when a new worker came up (the tuner
+        then gives it work). Looks at the cluster's capacity every :data:`POLL` s."""
         ray = self._ray
-        timeout = 1.0 if self.trial_timeout else None
         while True:
-            ready, _ = ray.wait(list(self._running), num_returns=1, timeout=timeout)
+            if self._running:
+                ready, _ = ray.wait(list(self._running), num_returns=1, timeout=POLL)
+            else:
+                if not self.workers and not self._told_waiting:
+                    self.say("no live worker: waiting for a node with a free CPU (Ctrl-C stops)")
+                    self._told_waiting = True
+                ready = []
             if ready:
                 break
+            if self._poll(0.0 if self._running else POLL):
+                return []
             hung = self._hung()
             if hung:
                 return hung
@@ -188,42 +420,55 @@ class RayRunner:
             index, s, _ = self._running.pop(ref)
             try:
                 result = ray.get(ref)
-            except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError) as exc:
-                self._replace(index)
+            except ray.exceptions.RayError as exc:  # the worker, or its node, is gone
                 cause = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                result = TrialResult(
-                    s.trial_id, worker=f"w{index}", error=f"worker died: {cause}", lost_worker=True
+                result = TrialResult(s.trial_id, worker=self._names[index],
+                                     error=f"worker died: {cause}", lost_worker=True,
+                                     node=self.nodes.get(index))  # fmt: skip
+                self._drop(index)
+                self.say(
+                    f"worker {self._names[index]} on {self.nodes.get(index, '?')} is gone; "
+                    f"trial {s.trial_id} goes on from its last saved state, "
+                    f"{_plural(len(self.workers), 'worker')} live"
                 )
+                self._poll(0.0)
             else:
                 if result.error is None and result.epochs:
                     self._warm[index] = (s.trial_id, result.epochs[-1].epoch)
                 else:
                     self._warm.pop(index, None)
-            self._free.append(index)
+                self._free.append(index)
             results.append(result)
         return results
 
     def _hung(self) -> list[TrialResult]:
-        """Replace workers whose assignment is far past its deadline; report the trials."""
+        """Drop workers whose assignment is far past its deadline; report the trials."""
         now, results = time.time(), []
         for ref, (index, s, kill_at) in list(self._running.items()):
             if kill_at is not None and now > kill_at:
                 self._running.pop(ref)
                 self._ray.kill(self.workers[index], no_restart=True)
-                self._replace(index)
-                self._free.append(index)
+                self._drop(index)
+                self._poll(0.0)  # its CPU is free again: a replacement is asked for
                 results.append(
                     TrialResult(
                         s.trial_id,
-                        worker=f"w{index}",
+                        worker=self._names[index],
                         error="TimeoutError: trial_timeout exceeded, worker killed",
+                        node=self.nodes.get(index),
                     )
                 )
         return results
 
-    def _replace(self, index: int) -> None:
+    def _drop(self, index: int) -> None:
+        """Forget a dead worker; a replacement is asked for where capacity exists."""
         self._warm.pop(index, None)
-        self.workers[index] = self._new_worker(index)
+        actor = self.workers.pop(index, None)
+        if index in self._free:
+            self._free.remove(index)
+        if actor is not None:
+            with contextlib.suppress(Exception):  # already gone with its node
+                self._ray.kill(actor, no_restart=True)
 
     def pause(self, trial_id: int) -> None:
         """The paused trial's state is in the study store; its worker may keep it warm."""
@@ -234,11 +479,12 @@ class RayRunner:
                 del self._warm[index]
 
     def worker_pids(self) -> list[int]:
-        return self._ray.get([w.pid.remote() for w in self.workers])
+        return self._ray.get([w.pid.remote() for w in self.workers.values()])
 
     def close(self) -> None:
-        for w in self.workers:
-            self._ray.kill(w, no_restart=True)
-        self.workers = []
+        for actor in [*self.workers.values(), *(a for _, a, _ in self._starting.values())]:
+            with contextlib.suppress(Exception):  # its node is gone
+                self._ray.kill(actor, no_restart=True)
+        self.workers, self._starting = {}, {}
         if self.started_ray:
             self._ray.shutdown()
