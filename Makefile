@@ -44,7 +44,7 @@ netns:
 	  (sudo apt-get update -qq && sudo apt-get install -y -qq iproute2) >/dev/null; }
 
 test: lint browser netns
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=20
 
 # Every benchmark's anchors: the [bench] extra (grpcio, ray[tune], playwright), Debian's
 # chromium, and .venv-bench with its tables.
