@@ -252,7 +252,11 @@ class GPSampler:
         moved = self._decode_nearest(x) | {
             k: v for k, v in out.items() if k != name and k in self.names
         }
-        return self.space.conform(moved, self.rng) if self.conditional else moved
+        if not self.conditional:
+            return moved
+        # What was inactive decodes to its imputed value; one that the move switches on is
+        # drawn afresh by conform, not handed that value.
+        return self.space.conform({k: v for k, v in moved.items() if k in out}, self.rng)
 
     def _kernel(self, A: np.ndarray, B: np.ndarray) -> np.ndarray:
         assert self._theta is not None

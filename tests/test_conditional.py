@@ -171,6 +171,22 @@ def test_gp_encodes_inactive_dimensions_as_imputed_value_and_indicator() -> None
     assert gp.groups.tolist() == [0, 0, 1, 1, 2]  # the indicator shares momentum's length scale
 
 
+def test_gp_perturbation_draws_a_hyperparameter_it_switches_on() -> None:
+    """Moving depth 2 -> 3 switches width_3 on: it is drawn, not the imputed midpoint."""
+    space = SearchSpace.from_dict({"depth": {"type": "int", "low": 1, "high": 3},
+                                   "width_3": {"type": "int", "low": 8, "high": 256,
+                                               "when": {"depth": {"ge": 3}}}})  # fmt: skip
+    gp = GPSampler(space, 0)
+    widths = []
+    for _ in range(20_000):
+        moved = gp._perturb({"depth": 2})
+        if moved.get("depth") == 3:
+            widths.append(moved["width_3"])
+        if len(widths) == 20:
+            break
+    assert len(widths) == 20 and len(set(widths)) > 5
+
+
 GRID = ROOT / "search_spaces" / "report_grid.yaml"
 
 

@@ -172,3 +172,23 @@ def test_openapi_declares_the_token_only_when_the_server_has_one(tmp_path) -> No
         document = httpx.get(url + "/openapi.json").json()
     assert "securitySchemes" not in document["components"]
     assert "401" not in document["paths"]["/api/studies"]["get"]["responses"]
+
+
+def test_openapi_settings_schema_names_every_setting_and_takes_what_the_server_takes() -> None:
+    """The document's settings are SearchSettings' own: nothing missing, nothing extra, and
+    what the server accepts (a conditional space, min_resources 'exhaust') is valid."""
+    import dataclasses
+
+    import jsonschema
+    import yaml
+
+    from hpo.service._schemas import SETTINGS_SCHEMA, SETTING_SCHEMAS
+    from hpo.settings import SearchSettings
+
+    assert set(SETTING_SCHEMAS) == {f.name for f in dataclasses.fields(SearchSettings)}
+    space = yaml.safe_load((ROOT / "search_spaces" / "mlp_conditional.yaml").read_text())["space"]
+    settings = {"space": space, "min_resources": "exhaust", "resource": "samples",
+                "working_dir": None, "wait_for_workers": 5}  # fmt: skip
+    jsonschema.validate(settings, SETTINGS_SCHEMA)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"min_resources": "most"}, SETTINGS_SCHEMA)

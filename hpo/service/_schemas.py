@@ -27,7 +27,7 @@ from pydantic import (
     WithJsonSchema,
 )
 
-from hpo.settings import EXECUTORS, RULES, SAMPLERS, SCHEDULERS
+from hpo.settings import EXECUTORS, MIN_RESOURCES_RULES, RULES, SAMPLERS, SCHEDULERS
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
 CLIENT_PATTERN = r"^[\x21-\x7e]{1,200}$"  # printable ASCII, no spaces
@@ -58,20 +58,28 @@ Epoch = Annotated[StrictInt, Field(ge=1, le=MAX_EPOCH), BeforeValidator(_whole_n
 # -- a study's space and settings, as the document shows them -----------------------------------
 
 _VALUES = {"type": "array", "minItems": 1}
+# ``when:`` (conditional hyperparameters): other name -> value, [values] or {op: value}.
+_WHEN = {
+    "type": "object",
+    "minProperties": 1,
+    "description": "active only when each named hyperparameter has this value, one of "
+    "these values, or passes {eq|ne|lt|le|gt|ge|in: value}",
+}
 _BOUND = {"type": ["number", "string"], "description": "a number (YAML may give it as text: 1e-4)"}
 ENTRY_SCHEMA: dict[str, Any] = {
     "anyOf": [
         {"title": "range", "type": "object", "additionalProperties": False,
          "required": ["type", "low", "high"],
          "properties": {"type": {"enum": ["float", "int"]}, "low": _BOUND, "high": _BOUND,
-                        "log": {"type": "boolean"}}},
+                        "log": {"type": "boolean"}, "when": _WHEN}},
         {"title": "categorical", "type": "object", "additionalProperties": False,
          "required": ["type", "values"],
-         "properties": {"type": {"const": "categorical"}, "values": _VALUES}},
+         "properties": {"type": {"const": "categorical"}, "values": _VALUES,
+                        "when": _WHEN}},
         {"title": "grid", "type": "object", "additionalProperties": False,
-         "required": ["grid"], "properties": {"grid": _VALUES}},
+         "required": ["grid"], "properties": {"grid": _VALUES, "when": _WHEN}},
         {"title": "values", "type": "object", "additionalProperties": False,
-         "required": ["values"], "properties": {"values": _VALUES}},
+         "required": ["values"], "properties": {"values": _VALUES, "when": _WHEN}},
         {"title": "choices", **_VALUES},
         {"title": "fixed", "type": ["string", "number", "boolean", "null"]},
     ]
@@ -113,7 +121,7 @@ SETTING_SCHEMAS: dict[str, dict[str, Any]] = {
     "min_epochs": _integer(1),
     "resource": _choice(("epochs", "samples")),
     "max_resources": _integer(1, optional=True),
-    "min_resources": _integer(1, optional=True),
+    "min_resources": {"anyOf": [_integer(1, optional=True), _choice(MIN_RESOURCES_RULES)]},
     "eta": _integer(2),
     "budget": _integer(1, optional=True),
     "n_configs": _integer(1, optional=True),
@@ -143,6 +151,8 @@ SETTING_SCHEMAS: dict[str, dict[str, Any]] = {
     "max_failures": _integer(0),
     "trial_timeout": {"type": ["number", "null"], "exclusiveMinimum": 0},
     "lease_seconds": {"type": "number", "exclusiveMinimum": 0, "maximum": 86_400},
+    "working_dir": {"type": ["string", "null"], "description": "the folder shipped to a cluster"},
+    "wait_for_workers": {"type": "number", "minimum": 0, "maximum": 86_400},
 }
 SETTINGS_SCHEMA: dict[str, Any] = {
     "type": "object",
