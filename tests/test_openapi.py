@@ -182,7 +182,7 @@ def test_openapi_settings_schema_names_every_setting_and_takes_what_the_server_t
     import jsonschema
     import yaml
 
-    from hpo.service._schemas import SETTINGS_SCHEMA, SETTING_SCHEMAS
+    from hpo.service._schemas import SETTING_SCHEMAS, SETTINGS_SCHEMA
     from hpo.settings import SearchSettings
 
     assert set(SETTING_SCHEMAS) == {f.name for f in dataclasses.fields(SearchSettings)}
