@@ -101,6 +101,8 @@ def tls_verification(ca: str | Path | None = None) -> ssl.SSLContext | bool:
         raise ValueError(
             f"CA certificate {str(ca)!r}: expected a PEM certificate (-----BEGIN CERTIFICATE-----)"
         ) from None
+    except OSError as exc:  # there, but not readable (its permissions): the same one line
+        raise ValueError(f"CA certificate {str(ca)!r}: {exc.strerror or exc}") from None
 
 
 class Client:

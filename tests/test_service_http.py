@@ -557,3 +557,17 @@ def test_server_process_helper_reads_its_port(tmp_path) -> None:
     finally:
         s.stop()
     assert os.path.exists(tmp_path / "s.db")
+
+
+def test_client_refuses_an_unreadable_ca_file_in_one_line(tmp_path, monkeypatch) -> None:
+    import ssl
+
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+
+    def unreadable(*args, **kwargs):  # as chmod 000 is for anyone but root
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(ssl, "create_default_context", unreadable)
+    with pytest.raises(ValueError, match=r"^CA certificate '.*ca\.pem': Permission denied$"):
+        hpo_client.tls_verification(ca)
