@@ -484,8 +484,16 @@ class _Heartbeats:
                     log.warning("trial %s: heartbeat failed: %s", trial.trial_id, exc.message)
 
 
+#: OpenSSL's reasons for a server that does not speak TLS (http behind an https:// URL) or
+#: no version both sides speak: retrying cannot heal them.
+TLS_MISMATCH = frozenset({"WRONG_VERSION_NUMBER", "UNKNOWN_PROTOCOL", "UNSUPPORTED_PROTOCOL",
+                          "TLSV1_ALERT_PROTOCOL_VERSION", "NO_PROTOCOLS_AVAILABLE"})  # fmt: skip
+
+
 def _refuse_tls_failure(url: str, exc: BaseException) -> None:
-    """A TLS failure does not heal by retrying: raise it at once, in one line."""
+    """A certificate that cannot be verified, or a server that does not speak TLS, does not
+    heal by retrying: raise it at once, in one line. Any other TLS error (an EOF or a
+    closed connection while the server restarts) is a transport error, retried."""
     cause: BaseException | None = exc
     while cause is not None and not isinstance(cause, ssl.SSLError):
         cause = cause.__cause__ or cause.__context__
@@ -494,7 +502,7 @@ def _refuse_tls_failure(url: str, exc: BaseException) -> None:
         hint = ("the certificate does not name this host" if "mismatch" in reason.lower()
                 else "a server with a private CA needs its CA certificate: --ca FILE or HPO_CA")  # fmt: skip
         raise ClientError(0, f"cannot verify the TLS certificate of {url} ({reason}); {hint}")
-    if isinstance(cause, ssl.SSLError):
+    if isinstance(cause, ssl.SSLError) and getattr(cause, "reason", None) in TLS_MISMATCH:
         raise ClientError(0, f"no TLS connection to {url} ({cause.reason or cause}); "
                              "does the server speak https (hpo serve --tls-cert)?")  # fmt: skip
 

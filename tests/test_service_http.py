@@ -559,6 +559,34 @@ def test_server_process_helper_reads_its_port(tmp_path) -> None:
     assert os.path.exists(tmp_path / "s.db")
 
 
+def test_client_retries_a_tls_connection_closed_while_the_server_restarts() -> None:
+    import ssl
+
+    failures = [ssl.SSLEOFError(8, "EOF occurred in violation of protocol"),
+                ssl.SSLZeroReturnError(6, "TLS/SSL connection has been closed")]  # fmt: skip
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if failures:
+            raise httpx.ConnectError("TLS handshake failed") from failures.pop(0)
+        return httpx.Response(200, json={"ok": True})
+
+    client = hpo_client.Client("https://hpo.test", transport=httpx.MockTransport(handler),
+                               retry_for=30)  # fmt: skip
+    assert client.health() == {"ok": True} and not failures
+
+    def plain_http(request: httpx.Request) -> httpx.Response:
+        mismatch = ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number")
+        mismatch.reason = "WRONG_VERSION_NUMBER"  # as OpenSSL sets it
+        raise httpx.ConnectError("bad") from mismatch
+
+    refused = hpo_client.Client("https://hpo.test", transport=httpx.MockTransport(plain_http),
+                                retry_for=30)  # fmt: skip
+    started = time.monotonic()
+    with pytest.raises(hpo_client.ClientError, match="does the server speak https"):
+        refused.health()
+    assert time.monotonic() - started < 5  # at once, not retried
+
+
 def test_client_refuses_an_unreadable_ca_file_in_one_line(tmp_path, monkeypatch) -> None:
     import ssl
 
