@@ -50,6 +50,7 @@ from hpo.function_trial import (
     mentions_checkpoint,
     no_state_note,
     no_state_refusal,
+    stale_checkpoint_refusal,
 )
 
 log = logging.getLogger("hpo.client")
@@ -278,6 +279,7 @@ class Study:
             n += 1
             try:
                 train(dict(trial.config), trial)
+                trial.check_paused()
             except Exception as exc:
                 from hpo.runners._base import describe_error
 
@@ -306,6 +308,7 @@ class Trial:
         self.last_epoch = self.from_epoch
         self._checkpoints = CheckpointClock()
         self._pending: tuple[int, Any] | None = None  # a state taken before its report
+        self._kept: tuple[int, bool] | None = None  # the last upload: its epoch, after_continue
         self._path = f"{study._path}/trials/{self.trial_id}"
         self._clock = self.contact = time.perf_counter()
         study.client._heartbeats.add(self)
@@ -369,6 +372,7 @@ class Trial:
         self._checkpoints.reported(self.action)
         pending, self._pending = self._pending, None
         if pending is not None and pending[0] == epoch and self.checkpoint_wanted:
+            self._kept = (epoch, False)
             self._upload(pending[1])  # taken before (or with) this report: the state after it
         elif self.action != "continue" and not self.checkpoint_wanted:
             self.close()
@@ -394,13 +398,24 @@ class Trial:
         server wants it (see :class:`~hpo.function_trial.CheckpointClock`)."""
         if self.action == "stop":
             return
-        epoch = self._checkpoints.label(self.last_epoch)
+        epoch = self._checkpoints.taken(self.last_epoch)
         if epoch > self.last_epoch:
             self._pending = (epoch, state)
             return
         if self.last_epoch == 0:
             return
+        self._kept = (epoch, self._checkpoints.after_continue)
         self._upload(state)
+
+    def check_paused(self) -> None:
+        """After ``train(config, trial)`` returned: raise ContractError if the trial paused
+        at epoch N + 1 with only the state after N, checkpointed after ``report(N)`` said
+        continue in a loop of its own (see :class:`~hpo.function_trial.CheckpointClock`)."""
+        if self.action != "pause" or not self.checkpoint_wanted or self._kept is None:
+            return
+        epoch, after_continue = self._kept
+        if after_continue and epoch == self.last_epoch - 1:
+            raise ContractError(stale_checkpoint_refusal("train()", self.last_epoch, epoch))
 
     def _upload(self, state: Any) -> None:
         self.checkpoint_bytes(pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))

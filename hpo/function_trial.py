@@ -17,8 +17,11 @@ is taken: after ``report(N)`` (as above), between training epoch N and ``report(
 (checkpoint, then report), or with the report itself, as Ray Tune's users write it:
 ``trial.report(epoch, metrics, checkpoint=state)``. A checkpoint taken inside
 ``trial.epochs()``'s epoch N, before its report, is the state after N; one taken after
-``report(N)`` and before the loop moves on is the state after N. (With a loop of your own
-instead of ``trial.epochs()``, a checkpoint after a ``continue`` belongs to the next epoch.)
+``report(N)`` and before the loop moves on is the state after N. With a loop of your own
+instead of ``trial.epochs()``, a checkpoint after ``report(N)`` said ``continue`` is the state
+after N, unless the function checkpoints before it reports (it did so before its first
+report): then it is the state after N + 1, taken before ``report(N + 1)``. A trial paused at
+N + 1 with only the state after N is refused (see :class:`CheckpointClock`).
 
 A function that never checkpoints (an Optuna objective, ported) keeps no state: it can be
 searched by schedulers that never pause a trial (``random``, ``grid``, ``asha`` with
@@ -76,7 +79,12 @@ class CheckpointClock:
     A checkpoint is the state after the epoch just trained: inside epoch N (after
     ``trial.epochs()`` gave N, before ``report(N)``) it is N, and so it is after
     ``report(N)`` until the loop asks for N + 1. Without ``trial.epochs()`` the start of
-    an epoch is not seen: after a ``continue`` the function is taken to train the next.
+    an epoch is not seen, and a checkpoint after ``report(N)`` said continue could be the
+    state after N (taken after its report) or after N + 1 (taken before the next one): the
+    function's first epoch of the call tells which. One that checkpointed before its first
+    report trains the next epoch after a continue; any other is taken at its word, the
+    state after N, and :attr:`after_continue` marks it (a pause at N + 1 with only that
+    state is refused, never resumed one epoch off).
 
     >>> clock = CheckpointClock()
     >>> clock.loop_started(); clock.epoch_started(); clock.label(0)  # in epoch 1, before report
@@ -85,15 +93,33 @@ class CheckpointClock:
     1
     >>> clock.epoch_started(); clock.label(1)  # in epoch 2
     2
+    >>> own = CheckpointClock()  # a loop of its own, checkpointing after each report
+    >>> own.reported("continue"); own.taken(1), own.after_continue
+    (1, True)
+    >>> first = CheckpointClock()  # a loop of its own, checkpointing before each report
+    >>> first.taken(0); first.reported("continue"); first.taken(1), first.after_continue
+    1
+    (2, False)
     """
 
     def __init__(self) -> None:
         self.in_epoch = True  # before the first report, a checkpoint follows epoch 1
         self.uses_epochs = False
+        self.reported_any = False
+        self.checkpoints_first = False  # a loop of its own that checkpoints before reporting
+        #: Now, in a loop of its own, after a continue: a checkpoint is taken as the state
+        #: after the epoch reported (it may have meant the next one).
+        self.after_continue = False
 
     def label(self, last_epoch: int) -> int:
         """The epoch a checkpoint taken now belongs to, ``last_epoch`` being reported."""
         return last_epoch + 1 if self.in_epoch else last_epoch
+
+    def taken(self, last_epoch: int) -> int:
+        """A checkpoint is taken now: the epoch it belongs to (see :meth:`label`)."""
+        if not self.reported_any:
+            self.checkpoints_first = True
+        return self.label(last_epoch)
 
     def loop_started(self) -> None:
         """``trial.epochs()`` was called: it marks where each epoch begins."""
@@ -105,7 +131,21 @@ class CheckpointClock:
 
     def reported(self, action: str) -> None:
         """A report was answered ``action``."""
-        self.in_epoch = action == CONTINUE and not self.uses_epochs
+        self.reported_any = True
+        goes_on = action == CONTINUE and not self.uses_epochs
+        self.in_epoch = goes_on and self.checkpoints_first
+        self.after_continue = goes_on and not self.checkpoints_first
+
+
+def stale_checkpoint_refusal(who: str, epoch: int, saved: int) -> str:
+    """The one line refusing a pause at ``epoch`` whose only state is the one a loop of its
+    own checkpointed after ``report(saved)`` said continue (see :class:`CheckpointClock`)."""
+    return (
+        f"{who} did not call trial.checkpoint(state) after epoch {epoch} when told to pause "
+        f"(its last checkpoint, taken after report({saved}) said continue in a loop of its own, "
+        f"is the state after epoch {saved}); checkpoint before report({epoch}) or with it "
+        f"(trial.report({epoch}, metrics, checkpoint=state)), or loop with trial.epochs()"
+    )
 
 
 def is_train_function(obj: Any) -> bool:
@@ -221,6 +261,7 @@ class FunctionTrial:
         self.action = CONTINUE
         self._state = state
         self._saved: tuple[int, Any] | None = None
+        self._saved_after_continue = False  # the clock's after_continue when it was taken
         self._clock = CheckpointClock()
 
     @property
@@ -262,7 +303,7 @@ class FunctionTrial:
         if epoch != self.last_epoch + 1:
             raise ValueError(f"trial.report(epoch={epoch}): expected epoch {self.last_epoch + 1}")
         if checkpoint is not NOTHING:
-            self._saved = (epoch, checkpoint)
+            self._saved, self._saved_after_continue = (epoch, checkpoint), False
         self.last_epoch = epoch
         self.action = self._trainer._exchange(("report", epoch, dict(metrics)))
         self._clock.reported(self.action)
@@ -271,7 +312,8 @@ class FunctionTrial:
     def checkpoint(self, state: Any) -> None:
         """Keep ``state`` as the trial's state after the epoch just trained (before or
         after its report: see the module's docstring)."""
-        self._saved = (self._clock.label(self.last_epoch), state)
+        self._saved = (self._clock.taken(self.last_epoch), state)
+        self._saved_after_continue = self._clock.after_continue
 
 
 class FunctionTrainer:
@@ -347,6 +389,8 @@ class FunctionTrainer:
                     "when told to pause",
                     "a paused trial resumes from that state",
                 )
+            if saved[0] == self._epoch - 1 and self._trial._saved_after_continue:
+                raise ContractError(stale_checkpoint_refusal("train()", self._epoch, saved[0]))
             if saved[0] != self._epoch:
                 raise ContractError(
                     f"train() did not call trial.checkpoint(state) after epoch {self._epoch} "

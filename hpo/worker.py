@@ -41,6 +41,7 @@ def run_worker(
         try:
             if function is not None:
                 function(dict(trial.config), trial)
+                trial.check_paused()
             else:
                 assert make_trainer is not None
                 trainer = trainer or _prepare(trial, make_trainer)

@@ -128,3 +128,27 @@ def stateless(config: dict, trial) -> None:
         total += config["quality"] * rng.random()
         if trial.report(epoch, {"val_accuracy": total / epoch}) != "continue":
             break
+
+
+def checkpoint_after_continue_own_loop(config: dict, trial) -> None:
+    """A loop of its own (no trial.epochs()) that checkpoints only after a ``continue``: the
+    state it keeps when paused at N + 1 is the state after N."""
+    w = trial.restore() or 0
+    for epoch in range(trial.last_epoch + 1, 10):
+        w += 1
+        if trial.report(epoch, {"val_accuracy": config["quality"] * w / 10}) != "continue":
+            break
+        trial.checkpoint(w)
+
+
+def checkpoint_every_epoch_own_loop(config: dict, trial) -> None:
+    """``noisy`` in a loop of its own, checkpointing after every report, whatever the answer."""
+    rng, total = _walk(config, trial, trial.restore())
+    epoch = trial.last_epoch
+    while True:
+        epoch += 1
+        total += config["quality"] * rng.random()
+        told = trial.report(epoch, {"val_accuracy": total / epoch})
+        trial.checkpoint({"total": total, "rng": rng.bit_generator.state})
+        if told != "continue":
+            break

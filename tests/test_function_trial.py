@@ -182,6 +182,40 @@ def test_function_trainer_refuses_a_checkpoint_of_an_earlier_epoch() -> None:
         trainer.save()
 
 
+def test_function_trainer_refuses_a_pause_after_a_checkpoint_of_its_own_loop_continue() -> None:
+    trainer = FunctionTrainer(functions.checkpoint_after_continue_own_loop)
+    trainer.setup({"quality": 0.5}, seed=0)
+    trainer.step(), trainer.step(), trainer.step()
+    with pytest.raises(ContractError) as refused:  # its only state is the one after epoch 2
+        trainer.save()
+    message = str(refused.value)
+    assert len(message.splitlines()) == 1
+    assert "after epoch 3 when told to pause" in message
+    assert "taken after report(2) said continue in a loop of its own" in message
+    assert "is the state after epoch 2" in message
+    remedy = "checkpoint before report(3) or with it (trial.report(3, metrics, checkpoint=state))"
+    assert remedy in message
+    assert message.endswith("or loop with trial.epochs()")
+
+
+@pytest.mark.parametrize("function", ["checkpoint_every_epoch_own_loop",
+                                      "checkpoint_first_own_loop"])  # fmt: skip
+def test_function_trainer_labels_a_checkpoint_of_its_own_loop_by_its_order(function) -> None:
+    straight = FunctionTrainer(functions.noisy)
+    straight.setup({"quality": 0.7}, seed=3)
+    want = [straight.step()["val_accuracy"] for _ in range(9)]
+    got = []
+    trainer = FunctionTrainer(getattr(functions, function))
+    trainer.setup({"quality": 0.7}, seed=3)
+    for until in (2, 5, 9):  # paused after continues: each state is the one after its epoch
+        while len(got) < until:
+            got.append(trainer.step()["val_accuracy"])
+        state = pickle.loads(pickle.dumps(trainer.save()))
+        trainer = FunctionTrainer(getattr(functions, function))
+        trainer.restore(state)
+    assert got == want
+
+
 @pytest.mark.parametrize("scheduler", PAUSING)
 def test_function_without_state_is_refused_before_a_pausing_search_in_one_line(
     tmp_path, scheduler
@@ -311,6 +345,22 @@ def test_function_checkpoint_orders_through_study_run(server, function) -> None:
     s.stop()
     run_study(settings("tests.functions:noisy"), s.db, "local")
     pd.testing.assert_frame_equal(curves(s.db, "fn"), curves(s.db, "local"))
+
+
+def test_study_run_refuses_a_pause_after_a_checkpoint_of_its_own_loop_continue(server) -> None:
+    from hpo import client as hpo_client
+
+    s = server()
+    with hpo_client.connect(s.url) as c:
+        study = c.create_study("fn", SPACE, max_epochs=9, scheduler="asha", min_epochs=2,
+                               n_configs=2)  # fmt: skip
+        # It pauses at 2 having kept only the state after 1.
+        study.run(functions.checkpoint_after_continue_own_loop)
+        trials = study.trials_table()
+    paused = [t for t in trials if t["status"] == "failed"]  # ASHA may stop the other at once
+    assert paused and all(t["status"] in ("failed", "stopped") for t in trials)
+    assert all("after epoch 2 when told to pause" in t["reason"] and
+               "is the state after epoch 1" in t["reason"] for t in paused)  # fmt: skip
 
 
 def test_function_without_state_is_refused_by_a_service_worker_before_any_work(server) -> None:
