@@ -231,7 +231,9 @@ class SearchSettings:
                 f"{prefix}wait_for_workers={self.wait_for_workers!r} is invalid; expected seconds "
                 "between 0 and 86400"
             )
-        if self.working_dir is not None and not Path(self.working_dir).is_dir():
+        if self.working_dir is not None and (
+            not isinstance(self.working_dir, str) or not Path(self.working_dir).is_dir()
+        ):
             raise SettingsError(
                 f"{prefix}working_dir={self.working_dir!r} is not a folder; expected the folder "
                 "whose code the cluster's nodes need"
