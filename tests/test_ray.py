@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hpo.runners import SerialRunner
+from hpo.runners._base import TrialResult
 from hpo.runners._ray import RayRunner
 from hpo.settings import SearchSettings, SettingsError, TrainerSpec
 from hpo.tuner import MemoryRecorder, Tuner
@@ -163,3 +164,232 @@ def test_ray_runner_with_fewer_cpus_than_workers_waits_visibly_then_starts_with_
         "cluster has 2 free CPUs of the 3 workers asked; waiting up to 0.5 s (--wait-for-workers) for more",
         "cluster has 2 free CPUs of the 3 workers asked; starting with 2, more as nodes join",
     ]
+
+
+def test_code_env_skips_a_dangling_symlink_in_the_folder_to_ship(tmp_path) -> None:
+    from hpo.runners._ray import code_env
+
+    (tmp_path / "train.py").write_text("class T: ...\n")
+    (tmp_path / "gone").symlink_to(tmp_path / "nowhere")
+    assert code_env("train:T", str(tmp_path))["working_dir"] == str(tmp_path.resolve())
+
+
+# -- the runner's bookkeeping against a fake ``ray`` (no cluster) ------------------------------
+
+
+class _FakeExceptions:
+    class RayError(Exception):
+        pass
+
+    class RayActorError(RayError):
+        pass
+
+    class WorkerCrashedError(RayError):
+        pass
+
+    class NodeDiedError(RayError):
+        pass
+
+    class OutOfMemoryError(RayError):
+        pass
+
+    class ObjectLostError(RayError):
+        pass
+
+    class RayTaskError(RayError):
+        pass
+
+    class RuntimeEnvSetupError(RayError):
+        pass
+
+
+class _Ref:
+    def __init__(self, value=None, error: Exception | None = None) -> None:
+        self.value, self.error = value, error
+
+
+class _Method:
+    def __init__(self, call) -> None:
+        self.remote = call
+
+
+class _FakeActor:
+    def __init__(self, ray: _FakeRay, plan: tuple) -> None:
+        node, hello_error, broken = plan
+        self.ray, self.node, self.killed = ray, node, False
+        self.hello = _Method(lambda: _Ref((1, node, broken), hello_error))
+        self.run = _Method(lambda s, ckpt, timeout: ray.run(self, s))
+        self.pid = _Method(lambda: _Ref(1))
+
+
+class _FakeRay:
+    """Actors start as ``plans`` say: (node, error from hello or None, why broken or None);
+    a run's outcome is ``outcome(actor, suggestion)``: a TrialResult or an exception."""
+
+    exceptions = _FakeExceptions
+
+    def __init__(self, plans: list[tuple], cpus: int = 2) -> None:
+        self.plans, self.cpus, self.actors = list(plans), cpus, []
+        self.alive = {plan[0] for plan in plans}
+        self.outcome = lambda actor, s: TrialResult(s.trial_id, node=actor.node)
+
+    # the API the runner uses
+    def put(self, value):
+        return value
+
+    def remote(self, **_):
+        def wrap(cls):
+            ray = self
+
+            class Cls:
+                @staticmethod
+                def remote(spec, dataset, name):
+                    actor = _FakeActor(ray, ray.plans.pop(0) if ray.plans else ("n9", None, None))
+                    ray.actors.append(actor)
+                    return actor
+
+            return Cls
+
+        return wrap
+
+    def available_resources(self) -> dict:
+        used = sum(1 for a in self.actors if not a.killed)
+        return {"CPU": float(max(0, self.cpus - used))}
+
+    def nodes(self) -> list[dict]:
+        return [{"NodeManagerAddress": n, "Alive": True, "Resources": {"CPU": 1.0}}
+                for n in sorted(self.alive)]  # fmt: skip
+
+    def wait(self, refs, num_returns=1, timeout=None):
+        return refs[:num_returns], refs[num_returns:]
+
+    def get(self, ref):
+        if isinstance(ref, list):
+            return [self.get(r) for r in ref]
+        if ref.error is not None:
+            raise ref.error
+        return ref.value
+
+    def kill(self, actor, no_restart=True) -> None:
+        actor.killed = True
+
+    def run(self, actor, s) -> _Ref:
+        out = self.outcome(actor, s)
+        return _Ref(error=out) if isinstance(out, Exception) else _Ref(out)
+
+
+@pytest.fixture
+def fake_ray(monkeypatch):
+    import sys
+
+    from hpo.runners import _ray
+
+    monkeypatch.setattr(_ray, "POLL", 0.0)
+    monkeypatch.setattr(_ray, "start_ray", lambda *a, **k: False)
+
+    def make(plans: list[tuple], cpus: int = 2) -> _FakeRay:
+        fake = _FakeRay(plans, cpus)
+        monkeypatch.setitem(sys.modules, "ray", fake)
+        return fake
+
+    return make
+
+
+def _suggestion(trial_id: int = 0):
+    from hpo.types import Suggestion
+
+    return Suggestion(trial_id, {}, 0, 1)
+
+
+def _spec():
+    return TrainerSpec("trainers.mlp:MLPTrainer", "iris")
+
+
+def test_ray_runner_a_trainer_that_does_not_import_before_the_search_is_one_line(
+    fake_ray,
+) -> None:
+    fake = fake_ray([("n1", None, None), ("n2", None, "No module named 'mytrain'")])
+    with pytest.raises(SettingsError, match=r"^the trainer does not import on node n2: No module"):
+        RayRunner(_spec(), 2, say=lambda line: None)
+    assert all(a.killed for a in fake.actors)
+
+
+def test_ray_runner_a_joining_node_without_the_trainer_is_said_once_and_not_used(
+    fake_ray,
+) -> None:
+    fake = fake_ray([("n1", None, None)], cpus=1)
+    said: list[str] = []
+    runner = RayRunner(_spec(), 2, say=said.append)
+    said.clear()  # "cluster has 1 free CPU of the 2 workers asked; …"
+    fake.plans = [("n2", None, "No module named 'mytrain'")] * 5
+    fake.alive.add("n2")
+    fake.cpus = 2  # n2 joins with one CPU
+    for _ in range(4):
+        runner._poll(0.0)
+    assert runner.live_workers == 1
+    assert said == ["node n2 cannot import the trainer: No module named 'mytrain'; not using it"]
+    assert [a.killed for a in fake.actors] == [False, True]  # asked once, killed, not again
+    runner.close()
+
+
+def test_ray_runner_drops_every_worker_of_a_lost_node_at_once(fake_ray) -> None:
+    fake = fake_ray([("n2", None, None), ("n2", None, None), ("n1", None, None)], cpus=3)
+    said: list[str] = []
+    runner = RayRunner(_spec(), 3, say=said.append)
+    assert sorted(runner.nodes.values()) == ["n1", "n2", "n2"]
+    fake.alive.discard("n2")
+    fake.cpus = 1
+    fake.outcome = lambda actor, s: _FakeExceptions.RayActorError("The actor died unexpectedly")
+    runner.submit(_suggestion(7))
+    [result] = runner.wait()
+    assert result.lost_worker and result.error == "worker died: The actor died unexpectedly"
+    assert runner.live_workers == 1 and runner.free_workers() == 1
+    assert set(runner.nodes[i] for i in runner.workers) == {"n1"}
+    assert said == [
+        "node n2 is gone with workers w0, w1; trial 7 goes on from its last saved state, "
+        "1 worker live"
+    ]
+    runner.close()
+
+
+def test_ray_runner_an_error_escaping_run_fails_the_trial_and_keeps_the_worker(fake_ray) -> None:
+    fake = fake_ray([("n1", None, None)], cpus=1)
+    said: list[str] = []
+    runner = RayRunner(_spec(), 1, say=said.append)
+    fake.outcome = lambda actor, s: _FakeExceptions.RayTaskError("TypeError: cannot pickle")
+    runner.submit(_suggestion(3))
+    [result] = runner.wait()
+    assert not result.lost_worker and result.error == "TypeError: cannot pickle"
+    assert runner.live_workers == 1 and runner.free_workers() == 1 and not said
+    assert not fake.actors[0].killed
+    runner.close()
+
+
+def test_ray_runner_workers_that_keep_dying_while_starting_are_one_line(fake_ray) -> None:
+    setup = _FakeExceptions.RuntimeEnvSetupError("Failed to set up runtime environment.\nlong")
+    fake = fake_ray([("n1", setup, None)] * 3, cpus=1)
+    with pytest.raises(SettingsError) as caught:
+        RayRunner(_spec(), 1, say=lambda line: None)
+    assert str(caught.value) == (
+        "3 workers in a row died while starting: Failed to set up runtime environment."
+    )
+    assert all(a.killed for a in fake.actors)
+
+
+def test_ray_runner_start_failures_during_the_search_are_said_once(fake_ray) -> None:
+    fake = fake_ray([("n1", None, None)], cpus=1)
+    said: list[str] = []
+    runner = RayRunner(_spec(), 2, say=said.append)
+    said.clear()  # "cluster has 1 free CPU of the 2 workers asked; …"
+    setup = _FakeExceptions.RuntimeEnvSetupError("Failed to set up runtime environment.")
+    fake.plans = [("n2", setup, None)] * 6
+    fake.alive.add("n2")
+    fake.cpus = 2
+    for _ in range(6):
+        runner._poll(0.0)
+    assert runner.live_workers == 1
+    assert said == [
+        "3 workers in a row died while starting: Failed to set up runtime environment.; "
+        "asking again"
+    ]
+    runner.close()

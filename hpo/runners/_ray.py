@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
+import stat
 import sys
 import time
 from collections.abc import Callable
@@ -45,6 +46,8 @@ KILL_GRACE = 5.0
 START_TIMEOUT = 60.0
 #: Seconds between looks at the cluster's free CPUs while trials train.
 POLL = 1.0
+#: Workers in a row that die while starting before it is said (or, before the search, raised).
+START_FAILURES = 3
 #: The most the current folder may weigh to travel as the workers' ``working_dir``.
 WORKING_DIR_LIMIT = 100 * 2**20
 #: What never travels with the current folder (Ray's gitignore-style patterns).
@@ -181,7 +184,12 @@ def _checked_size(folder: Path) -> Path:
         dirs[:] = [d for d in dirs if not any(fnmatch.fnmatch(d, p) for p in EXCLUDES)]
         for f in files:
             if not any(fnmatch.fnmatch(f, p) for p in EXCLUDES):
-                total += os.path.getsize(os.path.join(root, f))
+                try:  # follows a symlink: what it points to is what travels
+                    info = os.stat(os.path.join(root, f))
+                except OSError:  # a dangling symlink, a file gone or unreadable: skipped
+                    continue
+                if stat.S_ISREG(info.st_mode):  # not a socket, a FIFO, a device
+                    total += info.st_size
         if total > WORKING_DIR_LIMIT:
             raise SettingsError(
                 f"{folder} holds over {WORKING_DIR_LIMIT // 2**20} MB besides "
@@ -189,6 +197,18 @@ def _checked_size(folder: Path) -> Path:
                 "--working-dir a folder with only the trainer's code"
             )
     return folder
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _lost_errors(ray: Any) -> tuple[type[BaseException], ...]:
+    """Ray's errors that mean the worker (or its node) is gone, not that the trial failed."""
+    names = ("RayActorError", "WorkerCrashedError", "NodeDiedError", "OutOfMemoryError",
+             "ObjectLostError")  # fmt: skip
+    return tuple(c for c in (getattr(ray.exceptions, n, None) for n in names) if c is not None)
 
 
 def _stderr(line: str) -> None:
@@ -263,6 +283,9 @@ class RayRunner:
         self._running: dict[Any, tuple[int, Suggestion, float | None]] = {}
         self._warm: dict[int, tuple[int, int]] = {}  # worker -> (trial, epochs)
         self._told_waiting = False
+        self._searching = False  # set once the first workers are up: then nothing raises
+        self._bad_nodes: set[str] = set()  # nodes where the trainer does not import
+        self._start_failures = 0  # workers in a row that died while starting
         try:
             self._start(wait_for_workers)
         except BaseException:
@@ -273,10 +296,15 @@ class RayRunner:
 
     def _capacity(self) -> int:
         """How many more workers the cluster could place now (free CPUs, and GPUs if asked)."""
-        free = self._ray.available_resources()
-        n = int(free.get("CPU", 0.0) + 1e-9)
+        free = dict(self._ray.available_resources())
+        if self._bad_nodes:  # their CPUs (taken or not) are no place for a worker
+            for node in self._ray.nodes():
+                if node.get("Alive") and node.get("NodeManagerAddress") in self._bad_nodes:
+                    for key in ("CPU", "GPU"):
+                        free[key] = free.get(key, 0.0) - node.get("Resources", {}).get(key, 0.0)
+        n = max(0, int(free.get("CPU", 0.0) + 1e-9))
         if self.gpus_per_trial:
-            n = min(n, int(free.get("GPU", 0.0) / self.gpus_per_trial + 1e-9))
+            n = min(n, max(0, int(free.get("GPU", 0.0) / self.gpus_per_trial + 1e-9)))
         return n
 
     def _grow(self) -> None:
@@ -332,6 +360,7 @@ class RayRunner:
         # node fails here, not mid-search.
         while self._starting or not self.workers:
             self._poll(POLL)
+        self._searching = True
 
     def _poll(self, timeout: float) -> list[int]:
         """Workers that said hello within ``timeout`` s become free; returns their indices.
@@ -347,10 +376,17 @@ class RayRunner:
             index, actor, _ = self._starting.pop(ref)
             try:
                 _, node, broken = ray.get(ref)
-            except ray.exceptions.RayError:  # died while starting (its node, say): ask again
+            except ray.exceptions.RayError as exc:  # died while starting: ask again
+                with contextlib.suppress(Exception):
+                    ray.kill(actor, no_restart=True)
+                self._start_failed(_first_line(exc))
                 continue
             if broken is not None:
-                raise SettingsError(f"the trainer does not import on node {node}: {broken}")
+                with contextlib.suppress(Exception):  # it holds a CPU and would train nothing
+                    ray.kill(actor, no_restart=True)
+                self._bad_node(node, broken)
+                continue
+            self._start_failures = 0
             self.workers[index], self.nodes[index] = actor, node
             self._free.append(index)
             up.append(index)
@@ -364,6 +400,36 @@ class RayRunner:
             self.say(f"{_plural(len(self.workers), 'worker')} live; going on")
             self._told_waiting = False
         return up
+
+    def _start_failed(self, cause: str) -> None:
+        """A worker died while starting (its runtime_env, say): after
+        :data:`START_FAILURES` in a row, fail before the search, or say so once during it."""
+        self._start_failures += 1
+        if self._start_failures != START_FAILURES:
+            return
+        line = f"{_plural(START_FAILURES, 'worker')} in a row died while starting: {cause}"
+        if not self._searching:
+            raise SettingsError(line)
+        self.say(f"{line}; asking again")
+
+    def _bad_node(self, node: str, broken: str) -> None:
+        """The trainer does not import on ``node``: fail before the search; during it,
+        say so once and ask no more for that node's CPUs."""
+        if not self._searching:
+            raise SettingsError(f"the trainer does not import on node {node}: {broken}")
+        if node not in self._bad_nodes:
+            self._bad_nodes.add(node)
+            self.say(f"node {node} cannot import the trainer: {broken}; not using it")
+
+    def _node_alive(self, node: str | None) -> bool:
+        """Whether Ray still has a live node at ``node``'s address (True if unknown)."""
+        if node is None:
+            return True
+        try:
+            nodes = self._ray.nodes()
+        except Exception:  # the head itself unreachable: nothing to say about one node
+            return True
+        return any(n.get("Alive") and n.get("NodeManagerAddress") == node for n in nodes)
 
     @property
     def live_workers(self) -> int:
@@ -420,18 +486,17 @@ class RayRunner:
             index, s, _ = self._running.pop(ref)
             try:
                 result = ray.get(ref)
-            except ray.exceptions.RayError as exc:  # the worker, or its node, is gone
-                cause = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            except _lost_errors(ray) as exc:  # the worker, or its node, is gone
                 result = TrialResult(s.trial_id, worker=self._names[index],
-                                     error=f"worker died: {cause}", lost_worker=True,
+                                     error=f"worker died: {_first_line(exc)}", lost_worker=True,
                                      node=self.nodes.get(index))  # fmt: skip
-                self._drop(index)
-                self.say(
-                    f"worker {self._names[index]} on {self.nodes.get(index, '?')} is gone; "
-                    f"trial {s.trial_id} goes on from its last saved state, "
-                    f"{_plural(len(self.workers), 'worker')} live"
-                )
-                self._poll(0.0)
+                self._lost(index, s.trial_id, exc)
+            except ray.exceptions.RayError as exc:  # escaped run() (say, unpicklable): the
+                # worker is fine, the trial failed
+                self._warm.pop(index, None)
+                self._free.append(index)
+                result = TrialResult(s.trial_id, worker=self._names[index],
+                                     error=_first_line(exc), node=self.nodes.get(index))  # fmt: skip
             else:
                 if result.error is None and result.epochs:
                     self._warm[index] = (s.trial_id, result.epochs[-1].epoch)
@@ -440,6 +505,26 @@ class RayRunner:
                 self._free.append(index)
             results.append(result)
         return results
+
+    def _lost(self, index: int, trial_id: int, exc: BaseException) -> None:
+        """Drop a dead worker, and with it every worker of its node when the node is gone
+        (else the retry would go to one of them and fail again)."""
+        node = self.nodes.get(index)
+        gone = [index]
+        died = getattr(self._ray.exceptions, "NodeDiedError", ())
+        if node is not None and (isinstance(exc, died) or not self._node_alive(node)):
+            gone += [i for i in self.workers if i != index and self.nodes.get(i) == node]
+        for i in gone:
+            self._drop(i)
+        names = ", ".join(self._names[i] for i in gone)
+        what = f"worker {names} on {node or '?'} is gone"
+        if len(gone) > 1:
+            what = f"node {node} is gone with workers {names}"
+        self.say(
+            f"{what}; trial {trial_id} goes on from its last saved state, "
+            f"{_plural(len(self.workers), 'worker')} live"
+        )
+        self._poll(0.0)
 
     def _hung(self) -> list[TrialResult]:
         """Drop workers whose assignment is far past its deadline; report the trials."""
