@@ -41,7 +41,7 @@ from sklearn.experimental import enable_halving_search_cv  # noqa: F401 - enable
 from sklearn.model_selection import HalvingGridSearchCV, HalvingRandomSearchCV, StratifiedKFold
 from sklearn.svm import SVC
 
-from hpo.search import run_study
+from hpo.launch import run_study
 from hpo.settings import SearchSettings
 from trainers.data import load_dataset
 

@@ -221,7 +221,7 @@ def run(
     space_file: str, study_name: str | None, dry_run: bool, storage: str, **options: Any
 ) -> None:
     """Run a search over the space in SPACE.yaml (settings may also live in the file)."""
-    from hpo.search import make_plan, prepare
+    from hpo.launch import make_plan, prepare
 
     settings = SearchSettings.from_file(space_file, options)
     if dry_run:
@@ -252,9 +252,11 @@ def resume(study: str, storage: str) -> None:
 
 
 def _run(settings: SearchSettings, storage: str, name: str, *, resume: bool) -> None:
-    from hpo.search import run_study
+    from hpo.launch import run_study
 
-    bar = _ProgressBar()
+    from hpo.progress import ProgressBar
+
+    bar = ProgressBar()
 
     def on_start(plan: Any) -> None:
         click.echo(f"{'resuming' if resume else 'study'} {name!r} in {storage}")
@@ -275,43 +277,6 @@ def _run(settings: SearchSettings, storage: str, name: str, *, resume: bool) -> 
         sys.exit(130)
     bar.close()
     _summary(outcome, storage)
-
-
-class _ProgressBar:
-    """trials running/paused/finished, best so far, epochs spent against the budget."""
-
-    def __init__(self) -> None:
-        self.bar: Any = None
-
-    def start(self, budget: int) -> None:
-        from tqdm import tqdm
-
-        self.bar = tqdm(
-            total=budget,
-            unit="epoch",
-            dynamic_ncols=True,
-            mininterval=0.5,
-            file=sys.stderr,
-            disable=None,
-        )
-
-    def update(self, p: Any) -> None:
-        if self.bar is None:
-            return
-        self.bar.total = max(self.bar.total, p.epochs_spent)
-        self.bar.n = p.epochs_spent
-        best = f"{p.best_value:.4f}" if p.best_trial is not None else "-"
-        workers = "" if p.workers is None else f"workers {p.workers} "
-        self.bar.set_postfix_str(
-            f"{workers}running {p.running} paused {p.paused} done {p.finished} best {best}",
-            refresh=False,
-        )
-        self.bar.refresh()
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
 
 
 def _summary(outcome: Any, storage: str) -> None:
@@ -813,7 +778,7 @@ def compare(space_file: str, seeds: int, methods: str, name: str | None, html_fi
     """Run this project's SH, HyperBand, ASHA and random search against Optuna's on one problem."""
     from hpo import compare as cmp
     from hpo.dashboard import write_comparison_html
-    from hpo.search import check_trainer
+    from hpo.launch import check_trainer
 
     chosen = cmp.METHODS if methods == "all" else tuple(m.strip() for m in methods.split(","))
     unknown = [m for m in chosen if m not in cmp.METHODS]

@@ -413,9 +413,11 @@ class SearchSettings:
         assert isinstance(self.max_resources, int) and isinstance(self.min_resources, int)
         return max(1, self.max_resources // self.min_resources)
 
-    def trainer_spec(self) -> TrainerSpec:
+    def trainer_spec(self, obj: Any = None) -> TrainerSpec:
+        """How to build the trainer anywhere; ``obj`` is the trainer itself when it was handed
+        over as a Python object (``hpo.search(train, …)``), ``self.trainer`` then names it."""
         return TrainerSpec(self.trainer, self.dataset, self.target, dict(self.trainer_options),
-                           self.task, self.preprocess, self.resource)  # fmt: skip
+                           self.task, self.preprocess, self.resource, obj=obj)  # fmt: skip
 
     def resolved_for(self, dataset: Any) -> SearchSettings:
         """With ``resource: samples``, the resources the data allows filled in: at most every

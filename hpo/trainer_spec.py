@@ -18,6 +18,31 @@ class SettingsError(ValueError):
     """Settings that cannot run: one line naming the setting and what was expected."""
 
 
+def object_path(obj: Any) -> str:
+    """The import path that names a trainer object: ``module:qualname``.
+
+    >>> object_path(object_path)
+    'hpo.trainer_spec:object_path'
+    """
+    module = getattr(obj, "__module__", None) or "__main__"
+    name = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None) or type(obj).__name__
+    return f"{module}:{name}"
+
+
+def importable(path: str) -> bool:
+    """Whether ``path`` names an object a later process can import by it (not one defined
+    in ``__main__``, a notebook cell, or inside a function)."""
+    from trainers._imports import import_object
+
+    if path.startswith("__main__:") or "<locals>" in path:
+        return False
+    try:
+        import_object(path)
+    except ValueError:
+        return False
+    return True
+
+
 @dataclass(frozen=True)
 class TrainerSpec:
     """How to build a trainer anywhere (a Ray worker included): import path and options."""
@@ -32,6 +57,11 @@ class TrainerSpec:
     # A train(config, trial) function that never checkpoints, under a scheduler that never
     # pauses: its call runs on from one assignment to the next (see hpo.function_trial).
     keeps_state: bool = True
+    # The trainer itself, when ``hpo.search`` was handed a function or class rather than an
+    # import path (``path`` then only names it: ``__main__:train``). Ray pickles the spec
+    # with cloudpickle, which sends an object defined in ``__main__``, a notebook cell or a
+    # closure by value, as it does Ray's own remote functions.
+    obj: Any = field(default=None, compare=False, repr=False)
 
     def load_class(self) -> Any:
         """The trainer class, or a ``train(config, trial)`` function (see
@@ -39,10 +69,13 @@ class TrainerSpec:
         from hpo.function_trial import ContractError, check_train_function, is_train_function
         from trainers._imports import import_object
 
-        try:
-            cls = import_object(self.path)
-        except ValueError as exc:
-            raise SettingsError(f"--trainer {self.path}: {exc}") from None
+        if self.obj is not None:
+            cls = self.obj
+        else:
+            try:
+                cls = import_object(self.path)
+            except ValueError as exc:
+                raise SettingsError(f"--trainer {self.path}: {exc}") from None
         if is_train_function(cls):
             if self.resource == "samples":
                 raise SettingsError(

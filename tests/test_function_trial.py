@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from hpo.function_trial import ContractError, FunctionTrainer
-from hpo.search import run_study
+from hpo.launch import run_study
 from hpo.settings import SearchSettings
 from hpo.store import StudyReader
 from tests import functions

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hpo.search import run_study
+from hpo.launch import run_study
 from hpo.service import Conflict, Gone, Invalid, ServedStudy, Service
 from hpo.settings import SearchSettings
 from hpo.store import StudyReader, StudyWriter

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from hpo import client as hpo_client
-from hpo.search import run_study
+from hpo.launch import run_study
 from hpo.settings import SearchSettings
 from hpo.store import StudyReader
 from tests.conftest import ROOT, ServerProcess, hpo

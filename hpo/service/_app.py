@@ -214,7 +214,7 @@ def create_app(
             settings is a conflict (409). ``managed`` runs it on the server's own workers."""
             settings = _settings(body)
             if body.managed and body.name not in service.managed:
-                from hpo.search import check_trainer
+                from hpo.launch import check_trainer
 
                 if service.stored(body.name) is None:
                     await run_in_threadpool(check_trainer, settings)  # imports, data: off the loop

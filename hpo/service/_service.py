@@ -238,7 +238,7 @@ class Service:
     # -- managed searches ---------------------------------------------------------------------------
 
     def _start_managed(self, name: str, settings: SearchSettings, *, resume: bool) -> ManagedRun:
-        from hpo.search import run_study
+        from hpo.launch import run_study
 
         run = ManagedRun(name, settings)
 
@@ -291,7 +291,7 @@ def study_info(storage: str | Path, name: str, run: ManagedRun | None = None) ->
     plan: list[str] = []
     pauses = True
     try:
-        from hpo.search import make_plan
+        from hpo.launch import make_plan
 
         built = SearchSettings.from_dict(study["settings"])
         scheduler = built.build_scheduler()

@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from hpo.runners._base import EpochResult, is_diverged
-from hpo.search import make_plan
+from hpo.launch import make_plan
 from hpo.settings import SearchSettings
 from hpo.store import StudyWriter
 from hpo.tuner import Tuner

@@ -84,13 +84,16 @@ def make_plan(settings: SearchSettings, scheduler: Scheduler) -> Plan:
     )
 
 
-def prepare(settings: SearchSettings) -> tuple[SearchSettings, Scheduler, Plan, TrainerSpec, Any]:
+def prepare(
+    settings: SearchSettings, trainer: Any = None
+) -> tuple[SearchSettings, Scheduler, Plan, TrainerSpec, Any]:
     """Everything a search needs before it starts, checked: the trainer and its data, the
     settings resolved from the data (training samples as the resource), the scheduler and
-    its plan. Raises SettingsError for anything that cannot run."""
+    its plan. Raises SettingsError for anything that cannot run. ``trainer`` is the trainer
+    object when one was handed over (``hpo.search``); ``settings.trainer`` then names it."""
     if settings.resource == "epochs":
         settings.build_scheduler()  # a plan that cannot run is refused before data loads
-    spec, dataset = check_trainer(settings)
+    spec, dataset = check_trainer(settings, trainer)
     settings = settings.resolved_for(dataset)
     scheduler = settings.build_scheduler()
     trainer_notes = ()
@@ -104,7 +107,7 @@ def prepare(settings: SearchSettings) -> tuple[SearchSettings, Scheduler, Plan, 
     return settings, scheduler, plan, spec, dataset
 
 
-def check_trainer(settings: SearchSettings) -> tuple[TrainerSpec, Any]:
+def check_trainer(settings: SearchSettings, trainer_obj: Any = None) -> tuple[TrainerSpec, Any]:
     """Load the trainer class and the data, and set up one sampled configuration.
 
     Catches a trainer path that does not import, a class without the contract, a bad
@@ -114,7 +117,7 @@ def check_trainer(settings: SearchSettings) -> tuple[TrainerSpec, Any]:
     a checkpoint keeps no state: refused if the scheduler pauses trials, otherwise searched
     as such (the spec returned says ``keeps_state=False``).
     """
-    spec = settings.trainer_spec()
+    spec = settings.trainer_spec(trainer_obj)
     if settings.working_dir is not None:  # the code shipped to the nodes imports here too
         folder = str(Path(settings.working_dir).resolve())
         if folder not in sys.path:
@@ -228,15 +231,18 @@ def run_study(
     on_progress: Callable[[Progress], None] | None = None,
     on_tuner: Callable[[Tuner], None] | None = None,
     driver: str = "cli",
+    trainer: Any = None,
 ) -> Outcome:
     """Create (or resume) study ``name`` in ``storage`` and run it to the end.
 
     A KeyboardInterrupt stops it cleanly: what was recorded stays, the study is marked
     interrupted, and ``hpo resume`` continues it. ``on_tuner`` receives the tuner before
     it runs (the service keeps it to stop a managed search with :meth:`Tuner.stop`);
-    ``driver`` is recorded with the study (``cli`` or ``managed``).
+    ``driver`` is recorded with the study (``cli`` for ``hpo run`` and ``hpo.search``, or
+    ``managed``); ``trainer``
+    is the trainer object ``hpo.search`` was handed (``settings.trainer`` names it).
     """
-    settings, scheduler, plan, spec, dataset = prepare(settings)
+    settings, scheduler, plan, spec, dataset = prepare(settings, trainer)
     writer = StudyWriter(storage, name)
     status = "interrupted"
     try:
