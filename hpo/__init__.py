@@ -5,7 +5,8 @@ Schedulers are pure ask/tell state machines (``hpo.schedulers``); runners execut
 writer of the study store.
 
 Spaces in Python (``hpo.uniform``, ``hpo.loguniform``, ``hpo.randint``, ``hpo.choice``,
-``hpo.grid``) are imported on first use, so that ``import hpo`` stays cheap.
+``hpo.grid``) and a recorded study's results (``hpo.load`` -> ``hpo.Result``) are imported
+on first use, so that ``import hpo`` stays cheap.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ _LAZY = {
     "randint": "hpo.space",
     "choice": "hpo.space",
     "grid": "hpo.space",
+    "Result": "hpo.result",
+    "load": "hpo.result",
 }
 
 
