@@ -161,15 +161,15 @@ class ClientSource:
         return self._get(name, "/delta", **cursors).json()
 
     def study(self, name: str) -> dict[str, Any]:
-        return self._delta(name, epochs=_PAST_EVERY_ROW, events=_PAST_EVERY_ROW, trials=1e308)[
-            "study"
-        ]
+        # Cursors past every row: the header alone.
+        delta = self._delta(name, epochs=_PAST_EVERY_ROW, events=_PAST_EVERY_ROW, trials=1e308)
+        return delta["study"]
 
     def trials(self, name: str) -> pd.DataFrame:
         rows = self._get(name, "/trials").json()
-        return pd.DataFrame.from_records(
-            rows, columns=[*TRIAL_COLUMNS, "config"] if not rows else None
-        )
+        if not rows:  # no records to read the columns from
+            return pd.DataFrame(columns=[*TRIAL_COLUMNS, "config"])
+        return pd.DataFrame.from_records(rows)
 
     def epochs(self, name: str) -> pd.DataFrame:
         import io
