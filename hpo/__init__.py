@@ -3,6 +3,35 @@
 Schedulers are pure ask/tell state machines (``hpo.schedulers``); runners execute trials
 (serially, on Ray, or replayed by a simulator); the tuner joins the two and is the only
 writer of the study store.
+
+Spaces in Python (``hpo.uniform``, ``hpo.loguniform``, ``hpo.randint``, ``hpo.choice``,
+``hpo.grid``) and a recorded study's results (``hpo.load`` -> ``hpo.Result``) are imported
+on first use, so that ``import hpo`` stays cheap.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
 __version__ = "0.1.0"
+
+_LAZY = {
+    "uniform": "hpo.space",
+    "loguniform": "hpo.space",
+    "randint": "hpo.space",
+    "choice": "hpo.space",
+    "grid": "hpo.space",
+    "Result": "hpo.result",
+    "load": "hpo.result",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'hpo' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])

@@ -39,7 +39,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -52,6 +52,9 @@ from hpo.function_trial import (
     no_state_refusal,
     stale_checkpoint_refusal,
 )
+
+if TYPE_CHECKING:
+    from hpo.result import Result
 
 log = logging.getLogger("hpo.client")
 
@@ -158,6 +161,13 @@ class Client:
 
     def studies(self) -> list[dict[str, Any]]:
         return self.request("GET", "/api/studies").json()
+
+    def result(self, name: str) -> Result:
+        """Study ``name`` as a :class:`hpo.result.Result` read over HTTP (its best trial,
+        trials, curves and figure, as ``hpo.load`` gives for a local database)."""
+        from hpo.result import ClientSource, Result
+
+        return Result(ClientSource(self), name)
 
     def health(self) -> dict[str, Any]:
         return self.request("GET", "/api/health").json()
