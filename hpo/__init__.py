@@ -4,8 +4,8 @@ Schedulers are pure ask/tell state machines (``hpo.schedulers``); runners execut
 (serially, on Ray, or replayed by a simulator); the tuner joins the two and is the only
 writer of the study store.
 
-Spaces in Python (``hpo.uniform``, ``hpo.loguniform``, ``hpo.randint``, ``hpo.choice``,
-``hpo.grid``) and a recorded study's results (``hpo.load`` -> ``hpo.Result``) are imported
+The front door is ``hpo.search(train, space, **settings)`` (:mod:`hpo.api`). It, spaces
+in Python (``hpo.uniform``, ``hpo.loguniform``, ``hpo.randint``, ``hpo.choice``, ``hpo.grid``) and a recorded study's results (``hpo.load`` -> ``hpo.Result``) are imported
 on first use, so that ``import hpo`` stays cheap.
 """
 
@@ -17,6 +17,7 @@ from typing import Any
 __version__ = "0.1.0"
 
 _LAZY = {
+    "search": "hpo.api",
     "uniform": "hpo.space",
     "loguniform": "hpo.space",
     "randint": "hpo.space",

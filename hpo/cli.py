@@ -253,7 +253,6 @@ def resume(study: str, storage: str) -> None:
 
 def _run(settings: SearchSettings, storage: str, name: str, *, resume: bool) -> None:
     from hpo.launch import run_study
-
     from hpo.progress import ProgressBar
 
     bar = ProgressBar()

@@ -31,6 +31,7 @@ from hpo.runners import SerialRunner
 from hpo.samplers import RandomSampler, _optuna_distributions
 from hpo.schedulers import ASHA, HyperBand, RandomSearch, Scheduler, SuccessiveHalving, trial_seed
 from hpo.settings import SearchSettings
+from hpo.space import nest
 from hpo.tuner import NullRecorder, Tuner
 from hpo.types import Mode
 
@@ -151,7 +152,7 @@ def run_optuna(
             config[name] = decode[name][value] if name in decode else value
         trial_seed_ = trial_seed(seed, trial.number)
         trainer = make_trainer()
-        trainer.setup(config, trial_seed_)
+        trainer.setup(nest(config), trial_seed_)
         value = math.nan
         for epoch in range(1, R + 1):
             if run.epochs >= budget:
@@ -183,7 +184,7 @@ def _test_accuracy(run: Run, make_trainer: Callable) -> float:
     trainer = make_trainer()
     if not hasattr(trainer, "predict_proba") or not hasattr(trainer, "data"):
         return math.nan
-    trainer.setup(config, seed)
+    trainer.setup(nest(config), seed)
     for _ in range(epoch):
         trainer.step()
     data = trainer.data

@@ -17,6 +17,7 @@ from typing import Any
 from hpo.budgets import Bracket
 from hpo.schedulers import Scheduler
 from hpo.settings import SearchSettings, SettingsError, TrainerSpec
+from hpo.space import nest
 from hpo.store import StudyWriter
 from hpo.tuner import Progress, Tuner
 
@@ -147,7 +148,7 @@ def check_trainer(settings: SearchSettings, trainer_obj: Any = None) -> tuple[Tr
 
     function = not isinstance(spec.load_class(), type)
     try:
-        trainer.setup(config, settings.seed)
+        trainer.setup(nest(config), settings.seed)
         if function:  # a function's checks run when it starts: up to its first report,
             trainer.step()  # and a pause must give a state to resume from
             trainer.save()

@@ -27,6 +27,7 @@ from sklearn.metrics import (
 )
 
 from hpo.settings import SearchSettings, SettingsError
+from hpo.space import nest
 from hpo.store import StoreError, StudyReader, connect, storage_path
 
 REPORTS_TABLE = """
@@ -40,7 +41,7 @@ CREATE TABLE IF NOT EXISTS reports (
 
 
 def _train(trainer: Any, config: dict, seed: int, epochs: int) -> Any:
-    trainer.setup(config, seed)
+    trainer.setup(nest(config), seed)
     for _ in range(epochs):
         trainer.step()
     return trainer

@@ -235,13 +235,15 @@ class Result:
         source: where the study is recorded (:class:`LocalSource`, :class:`ClientSource`,
             or anything with the :class:`StudySource` methods).
         study: the study's name; an unknown one raises :class:`hpo.store.StudyNotFound`.
-        nested: dotted names to hand back nested in :attr:`best` (those a Python space
-            wrote as nested mappings, :func:`hpo.space.nested_names`).
+        nested: dotted names to hand back nested in :attr:`best` (default: every dotted
+            name, as the trainers got them: :func:`hpo.space.nest`).
     """
 
-    def __init__(self, source: StudySource, study: str, *, nested: Iterable[str] = ()) -> None:
+    def __init__(
+        self, source: StudySource, study: str, *, nested: Iterable[str] | None = None
+    ) -> None:
         self.source, self.name = source, study
-        self.nested = frozenset(nested)
+        self.nested = None if nested is None else frozenset(nested)
         self.info  # an unknown study fails here, in one line  # noqa: B018
 
     # -- reading -------------------------------------------------------------------------------

@@ -25,7 +25,9 @@ def object_path(obj: Any) -> str:
     'hpo.trainer_spec:object_path'
     """
     module = getattr(obj, "__module__", None) or "__main__"
-    name = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None) or type(obj).__name__
+    name = (
+        getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None) or type(obj).__name__
+    )
     return f"{module}:{name}"
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from hpo.client import Study, Trial
 from hpo.runners._base import Trainer, describe_error
+from hpo.space import nest
 
 
 def run_worker(
@@ -65,7 +66,7 @@ def _prepare(trial: Trial, make_trainer: Callable[[], Trainer]) -> Any:
     trainer = make_trainer()
     state = trial.restore()
     if state is None:
-        trainer.setup(dict(trial.config), trial.seed)
+        trainer.setup(nest(trial.config), trial.seed)  # dotted names as nested mappings
     else:
         trainer.restore(state)
     return trainer

@@ -11,13 +11,13 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
+from hpo.search import run_study
 
 import hpo
 from hpo import client as hpo_client
 from hpo.result import LocalSource, Result
-from hpo.search import run_study
 from hpo.settings import SearchSettings
-from hpo.space import nested_names, space_document
+from hpo.space import nest, nested_names, space_document
 from hpo.store import StoreError, StudyNotFound, StudyReader
 from tests.test_dashboard import CHROMIUM, browser, open_page  # noqa: F401 (a fixture)
 
@@ -52,7 +52,8 @@ def test_result_best_is_the_stores_best_trial(study) -> None:
     assert (best.value, best.trial_id, best.epochs, best.status, best.metric) == (
         want["value"], want["trial_id"], want["epochs"], want["status"], "val_accuracy"
     )  # fmt: skip
-    assert best.config == want["config"] and "opt.name" in best.config  # flat, as recorded
+    # as the trainer got it: the recorded flat names, dotted ones nested
+    assert best.config == nest(want["config"]) and "name" in best.config["opt"]
     with pytest.raises(AttributeError):
         best.value = 0.0  # frozen
 

@@ -11,10 +11,10 @@ import json
 import pytest
 
 from hpo.dashboard._data import _planned_brackets
+from hpo.launch import make_plan
 from hpo.runners._simulator import build_table_scheduler, simulate_table, synthetic_curves
 from hpo.samplers import RandomSampler
 from hpo.schedulers import ASHA, PASHA, HyperBand, SuccessiveHalving
-from hpo.launch import make_plan
 from hpo.settings import SearchSettings
 from tests.conftest import drive, hpo
 

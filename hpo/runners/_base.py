@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from hpo.space import nest
 from hpo.types import Suggestion
 
 
@@ -108,7 +109,7 @@ class WarmTrainers:
             trainer.restore(pickle.loads(checkpoint[1]))  # a state this search saved itself
             return trainer, checkpoint[0]
         # Nothing saved yet (a trial killed before its first result): start it afresh.
-        trainer.setup(dict(s.config), s.seed)
+        trainer.setup(nest(s.config), s.seed)  # dotted names as nested mappings
         return trainer, 0
 
     def keep(self, trial_id: int, epochs: int, trainer: Trainer) -> None:

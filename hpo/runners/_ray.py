@@ -123,7 +123,10 @@ def start_ray(
         ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR,
                  runtime_env=runtime_env or None)  # fmt: skip
     else:
+        # "local": a Ray of its own, even while a `ray start` cluster runs on this machine
+        # (without it, ray.init finds that cluster and refuses num_cpus).
         ray.init(
+            address="local",
             num_cpus=n_workers,
             include_dashboard=False,
             log_to_driver=False,

@@ -31,8 +31,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from hpo.runners._base import EpochResult, is_diverged
 from hpo.launch import make_plan
+from hpo.runners._base import EpochResult, is_diverged
 from hpo.settings import SearchSettings
 from hpo.store import StudyWriter
 from hpo.tuner import Tuner
