@@ -18,6 +18,7 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "search": "hpo.api",
+    "SettingsError": "hpo.settings",
     "uniform": "hpo.space",
     "loguniform": "hpo.space",
     "randint": "hpo.space",
