@@ -11,10 +11,10 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
-from hpo.search import run_study
 
 import hpo
 from hpo import client as hpo_client
+from hpo.launch import run_study
 from hpo.result import LocalSource, Result
 from hpo.settings import SearchSettings
 from hpo.space import nest, nested_names, space_document
