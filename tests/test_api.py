@@ -31,12 +31,23 @@ SCRIPT = """\
 import sys, time
 import hpo
 
-PAUSE = float(sys.argv[4])  # a global the function uses travels with it (by value)
+import os
+
+# "gate": after 4 epochs the function waits for a file named go (the test interrupts it
+# there); else seconds per epoch. A global the function uses travels with it (by value).
+GATE = sys.argv[4] == "gate"
+PAUSE = 0.0 if GATE else float(sys.argv[4])
+DONE = []
 
 def train(config, trial):
     acc = (trial.restore() or {"acc": 0.0})["acc"]
     for epoch in trial.epochs():
         time.sleep(PAUSE)
+        DONE.append(epoch)
+        if GATE and len(DONE) == 5:
+            open("blocked", "w").close()
+            while not os.path.exists("go"):
+                time.sleep(0.05)
         gain = config["opt"]["lr"] * (2.0 if config["opt"]["name"] == "adam"
                                       else 1.0 + config["opt"]["momentum"])
         acc += gain
@@ -101,19 +112,17 @@ def test_a_function_defined_in_main_searched_on_ray_with_a_conditional_python_sp
 
 def test_ctrl_c_returns_the_result_so_far_and_resume_true_finishes_it(tmp_path) -> None:
     db = tmp_path / "s.db"
-    proc = subprocess.Popen([sys.executable, str(_script(tmp_path)), str(db), "serial", "new", "0.05"],
+    proc = subprocess.Popen([sys.executable, str(_script(tmp_path)), str(db), "serial", "new", "gate"],
                             cwd=tmp_path, env=_env(), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)  # fmt: skip
     deadline = time.monotonic() + 120
-    while True:  # wait for recorded epochs, then interrupt (nothing timed)
-        if db.exists():
-            with sqlite3.connect(db) as conn:
-                if conn.execute("SELECT COUNT(*) FROM epochs").fetchone()[0] >= 4:
-                    break
+    while not (tmp_path / "blocked").exists():  # the 5th epoch held
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < deadline
         time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
+    time.sleep(1.0)  # slack for the signal to land before the held epoch is let go
+    (tmp_path / "go").touch()
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
     assert "interrupted: everything recorded is kept; continue with hpo.search(train, " in out

@@ -50,11 +50,13 @@ FAST_HEALTH = {"RAY_health_check_period_ms": "500", "RAY_health_check_timeout_ms
                "RAY_health_check_failure_threshold": "3", "RAY_health_check_initial_delay_ms": "500"}  # fmt: skip
 
 
-def _env() -> dict[str, str]:
+def _env(home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
     # hpo and trainers are installed on every host (here: this checkout); the user's
-    # module is not.
-    return {**env, **FAST_HEALTH, "PYTHONPATH": str(ROOT), "RAY_USAGE_STATS_ENABLED": "0"}
+    # module is not. HOME is the cluster's own: a Ray token another Ray on this machine
+    # left in ~/.ray/auth_token would turn token mode on for some of its processes only.
+    return {**env, **FAST_HEALTH, "PYTHONPATH": str(ROOT), "RAY_USAGE_STATS_ENABLED": "0",
+            "HOME": str(home)}  # fmt: skip
 
 
 class Cluster:
@@ -65,6 +67,8 @@ class Cluster:
         self.head = group[0]
         self.address = f"{self.head.ip}:6379"
         self.nodes: dict[str, subprocess.Popen] = {}
+        self.home = self.head.home.parent / "home"  # removed with the hosts' folders
+        self.home.mkdir(exist_ok=True)
 
     def start_node(self, host: Host) -> None:
         """`ray start` on ``host`` (the head on the first), until it blocks (it is up)."""
@@ -75,7 +79,7 @@ class Cluster:
             proc = host.popen(
                 [_ray_bin(), "start", *role, f"--node-ip-address={host.ip}", "--num-cpus=1",
                  "--object-store-memory=80000000", "--disable-usage-stats", "--block"],
-                env=_env(), stdout=out, stderr=subprocess.STDOUT,
+                env=_env(self.home), stdout=out, stderr=subprocess.STDOUT,
             )  # fmt: skip
         deadline = time.monotonic() + 120
         while "will now block" not in log.read_text():
@@ -91,7 +95,7 @@ class Cluster:
 
     def hpo(self, *args: str) -> subprocess.Popen:
         """``hpo ARGS`` on the head host, in the user's folder."""
-        return self.head.popen([sys.executable, "-m", "hpo", *args], cwd=self.user, env=_env(),
+        return self.head.popen([sys.executable, "-m", "hpo", *args], cwd=self.user, env=_env(self.home),
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
 
 
@@ -180,7 +184,7 @@ def test_cluster_search_trains_on_every_node_survives_a_lost_node_and_uses_one_t
         trial = int(line.split("; trial ")[1].split()[0])
         assert [n for t, _, _, n in rows if t == trial][-1] != h1.ip
     status = subprocess.run([sys.executable, "-m", "hpo", "status", "c", "--storage", str(db)],
-                            capture_output=True, text=True, cwd=ROOT, env=_env())  # fmt: skip
+                            capture_output=True, text=True, cwd=ROOT, env=_env(cluster.home))  # fmt: skip
     print(status.stdout)
     assert status.returncode == 0, status.stderr
     by_node = next(line for line in status.stdout.splitlines() if "by node:" in line)
