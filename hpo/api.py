@@ -5,10 +5,11 @@ What ``hpo run SPACE.yaml --trainer module:train`` does, from Python, with Pytho
     import hpo
 
     def train(config, trial):
-        ...
-        for epoch in range(trial.start_epoch + 1, trial.max_epochs + 1):
-            ...
-            trial.report(epoch, {"val_accuracy": acc}, checkpoint=state)
+        state = trial.restore() or fresh(config)      # a promoted trial continues
+        for epoch in trial.epochs():                  # as far as the scheduler says
+            acc = train_one_epoch(state)
+            if trial.report(epoch, {"val_accuracy": acc}, checkpoint=state) != "continue":
+                break
 
     result = hpo.search(train, {"lr": hpo.loguniform(1e-4, 1e-1), "solver": hpo.choice(["sgd", "adam"]),
                                 "momentum": hpo.uniform(0.0, 0.99, when={"solver": "sgd"})},
@@ -68,8 +69,7 @@ def search(
             it was a Python object.
         progress: print the plan and show a progress bar.
         **settings: any setting of ``hpo run``, by its name (``scheduler``, ``sampler``,
-            ``max_epochs``, ``eta``, ``metric``, ``mode``, ``executor``, ``workers``, …);
-            ``scheduler`` may also be a scheduler object such as ``hpo.ASHA(max_epochs=81)``.
+            ``max_epochs``, ``eta``, ``metric``, ``mode``, ``executor``, ``workers``, …).
 
     Ctrl-C (a notebook's interrupt) stops the search cleanly: what was recorded stays, and
     the result so far is returned; ``resume=True`` continues it.
@@ -108,24 +108,15 @@ def _settings(trainer: Any, space: Any, given: dict[str, Any]) -> SearchSettings
     if space is None:
         raise SettingsError("no space: give hpo.search(train, space) a dict or a YAML file")
     overrides = dict(given)
-    if "scheduler" in overrides and not isinstance(overrides["scheduler"], str):
-        overrides.update(_scheduler_settings(overrides.pop("scheduler")))
     if trainer is not None:
         overrides["trainer"] = trainer if isinstance(trainer, str) else object_path(trainer)
-    SearchSettings._check_known({k: v for k, v in overrides.items()})
+    SearchSettings._check_known(overrides)
     if isinstance(space, (str, Path)) and Path(space).suffix in (".yaml", ".yml"):
         return SearchSettings.from_file(str(space), overrides)
     if isinstance(space, dict) and "space" in space:  # a whole search document
         return SearchSettings.from_document(space, overrides)
     values, fixed = space_document(space)
     return SearchSettings.from_document({"space": values, "fixed": fixed}, overrides)
-
-
-def _scheduler_settings(scheduler: Any) -> dict[str, Any]:
-    """The settings a scheduler object stands for (``hpo.ASHA(max_epochs=81, eta=3)``)."""
-    from hpo.registry import settings_of
-
-    return settings_of(scheduler)
 
 
 def _recorded(study: str, storage: str | Path, trainer: Any) -> SearchSettings:
