@@ -80,7 +80,9 @@ class Host:
                 "private", "sh", "-c", script, "sh", *args]  # fmt: skip
 
     def popen(self, args: Sequence[str], **kw) -> subprocess.Popen:
-        """Start ``args`` in this host (its own process group); killed at teardown."""
+        """Start ``args`` in this host (its own process group); killed at teardown. Ctrl-C
+        is given back: a shell runs background jobs (as CI does) with SIGINT ignored."""
+        kw.setdefault("preexec_fn", lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         proc = subprocess.Popen(self._wrap(args), start_new_session=True, **kw)
         self.procs.append(proc)
         return proc

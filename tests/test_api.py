@@ -114,7 +114,9 @@ def test_ctrl_c_returns_the_result_so_far_and_resume_true_finishes_it(tmp_path) 
     db = tmp_path / "s.db"
     proc = subprocess.Popen([sys.executable, str(_script(tmp_path)), str(db), "serial", "new", "gate"],
                             cwd=tmp_path, env=_env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+                            stderr=subprocess.PIPE, text=True,
+                            # a shell runs background jobs (CI) with SIGINT ignored: give it back
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
     deadline = time.monotonic() + 120
     while not (tmp_path / "blocked").exists():  # the 5th epoch held
         assert proc.poll() is None, proc.communicate()
