@@ -73,7 +73,7 @@ from _common import (
     write_report,
 )
 
-from hpo import quality
+from hpo import quality, registry
 from hpo.runners._simulator import Curves
 from hpo.settings import SearchSettings
 
@@ -88,7 +88,7 @@ OURS = (
     "hyperband/gp", "asha/random", "asha/tpe", "asha-stop/random", "pasha/random",
     "topk/random", "topk/tpe",
 )  # fmt: skip
-OPTUNA = quality.OPTUNA
+OPTUNA = tuple(e.name for e in registry.optuna_methods())
 ANCHORS = (
     "syne-random", "syne-asha", "syne-asha-stop", "syne-hyperband", "syne-bohb",
     "syne-mobster", "syne-hypertune", "dehb", "dehb-resume", "smac", "smac-resume",

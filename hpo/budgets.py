@@ -316,3 +316,26 @@ def exhaust_min_resources(
     _check_int("max_resources", max_resources, 1)
     _check_int("factor", factor, 2)
     return max(smallest, max_resources // factor ** floor_log(n_candidates, factor))
+
+
+def report_sh_plan(max_epochs: int) -> tuple[int, int]:
+    """(N, B) for the report's successive halving on curves of ``max_epochs`` epochs: the
+    largest power of two N whose survivors end at most at R, with the largest such B.
+
+    >>> report_sh_plan(27)
+    (16, 127)
+    """
+    best: tuple[int, int] | None = None
+    n = 2
+    while n <= max_epochs:
+        b = n * ceil_log2(n)  # N is a power of two: ⌈log₂N⌉ rounds of at least one epoch each
+        if successive_halving_rounds(n, b).rungs[-1].epochs <= max_epochs:
+            while successive_halving_rounds(n, b + 1).rungs[-1].epochs <= max_epochs:
+                b += 1
+            best = (n, b)
+        n *= 2
+    if best is None:
+        raise ValueError(
+            f"the report's successive halving needs curves of at least 2 epochs, not {max_epochs}"
+        )
+    return best

@@ -35,23 +35,12 @@ from typing import Any
 
 import numpy as np
 
-from hpo.budgets import eta_configs, hyperband_brackets, successive_halving_rounds
+from hpo import registry
+from hpo.budgets import hyperband_brackets
 from hpo.runners._simulator import Curves, SimulatorRunner, TableSampler, _listify
-from hpo.schedulers import (
-    ASHA,
-    PASHA,
-    HyperBand,
-    OneEpochTopK,
-    RandomSearch,
-    Scheduler,
-    SuccessiveHalving,
-)
+from hpo.schedulers import Scheduler
 from hpo.space import SearchSpace
 from hpo.tuner import NullRecorder, Tuner
-
-OPTUNA = ("optuna-tpe-hyperband", "optuna-random-sha", "optuna-tpe")
-SCHEDULED = ("sh", "sh-eta", "hyperband", "asha", "asha-stop", "asha-greedy", "pasha", "topk")
-FULL = ("random", "tpe", "gp", "grid")
 
 
 @dataclass
@@ -150,48 +139,24 @@ class Benchmark:
     # -- our methods ---------------------------------------------------------------------------
 
     def scheduler(self, method: str, seed: int) -> Scheduler:
-        """One of our methods over the table, spending at most the budget."""
+        """One of our methods over the table, spending at most the budget: a sampler's name
+        (random search with it, every trial to R) or ``scheduler/sampler``, each built by
+        its registry entry's rule (:func:`hpo.registry.within`, with ``on_table``)."""
         kind, _, sampler_kind = method.partition("/")
-        R, eta, total = self.R, self.eta, self.total
-        common = {"mode": self.mode, "seed": seed}
-        if kind in FULL:
-            sampler = self._sampler("grid" if kind == "grid" else kind, seed)
-            return RandomSearch(sampler, max(1, total // R), R, **common)
-        if kind not in SCHEDULED:
+        if kind in registry.sampler_names():
+            return registry.within(kind, self._within(self._sampler(kind, seed), seed))
+        entry = registry.find_scheduler(kind)
+        if entry is None or entry.within is None or kind == registry.FULL_BUDGET:
             raise ValueError(
                 f"method {method!r} is unknown; expected one of {', '.join(known_methods())}"
             )
-        sampler = self._sampler(sampler_kind or "random", seed)
-        if kind == "sh":  # the report's form: N, B, repeated while the budget lasts
-            n, b = report_sh_plan(R)
-            spent = successive_halving_rounds(n, b).budget
-            return SuccessiveHalving(
-                sampler, n, budget=b, iterations=max(1, total // spent), **common
-            )
-        if kind == "sh-eta":
-            n = eta_configs(R, eta)  # η^k for the rungs 1, η, …, R
-            one = SuccessiveHalving(sampler, n, max_epochs=R, eta=eta).planned_budget()
-            return SuccessiveHalving(
-                sampler, n, max_epochs=R, eta=eta, iterations=max(1, total // one), **common
-            )
-        if kind == "hyperband":
-            return HyperBand(
-                sampler, R, eta=eta, iterations=max(1, total // self.hyperband_budget), **common
-            )
-        if kind in (
-            "asha",
-            "asha-stop",
-            "asha-greedy",
-        ):  # greedy: new trials while the budget lasts
-            return ASHA(sampler, R, eta=eta, budget=total, stop_only=kind == "asha-stop",
-                        budget_aware=kind != "asha-greedy", **common)  # fmt: skip
-        if kind == "pasha":
-            return PASHA(sampler, R, eta=eta, budget=total, **common)
-        # topk (Egele et al.): screen as many configurations as HyperBand starts in the
-        # budget, keeping enough of it to train at least one of them to R.
-        iterations = max(1, total // self.hyperband_budget)
-        n = min(sum(b.n_trials for b in hyperband_brackets(R, eta)) * iterations, total - R + 1)
-        return OneEpochTopK(sampler, max(1, n), R, budget=total, **common)
+        sampler = self._sampler(sampler_kind or registry.DEFAULT_SAMPLER, seed)
+        return registry.within(kind, self._within(sampler, seed))
+
+    def _within(self, sampler: TableSampler, seed: int) -> registry.Within:
+        """What every method gets on this table: R, r = 1, η and the budget."""
+        return registry.Within(sampler, self.R, 1, self.eta, self.total, self.mode, seed,
+                               on_table=True)  # fmt: skip
 
     def _sampler(self, kind: str, seed: int) -> TableSampler:
         return TableSampler(self.curves, kind, seed, replace=self.replace, hint=self.space)
@@ -199,7 +164,7 @@ class Benchmark:
     def run(self, method: str, seed: int, workers: int) -> Trace:
         """One run of ``method``: ours through the real tuner loop and simulator runner,
         Optuna's through ask/tell on the same clock."""
-        if method in OPTUNA:
+        if registry.is_optuna(method):
             return self._run_optuna(method, seed, workers)
         scheduler = self.scheduler(method, seed)
         runner = SimulatorRunner(self.curves, workers, resume_seconds=self.resume_seconds)
@@ -245,16 +210,7 @@ class Benchmark:
                 dists[n] = IntDistribution(int(p.low), int(p.high), log=p.log)
             elif isinstance(p, Float):
                 dists[n] = FloatDistribution(p.low, p.high, log=p.log)
-        if method == "optuna-tpe-hyperband":
-            sampler: Any = optuna.samplers.TPESampler(seed=seed)
-            pruner: Any = optuna.pruners.HyperbandPruner(1, R, self.eta)
-        elif method == "optuna-tpe":  # full budget for every trial: the sampler alone
-            sampler, pruner = optuna.samplers.TPESampler(seed=seed), optuna.pruners.NopPruner()
-        else:
-            sampler = optuna.samplers.RandomSampler(seed=seed)
-            pruner = optuna.pruners.SuccessiveHalvingPruner(
-                min_resource=1, reduction_factor=self.eta
-            )
+        sampler, pruner = registry.optuna_method(method).parts(seed, R, 1, self.eta)
         direction = "maximize" if self.mode == "max" else "minimize"
         study = optuna.create_study(direction=direction, sampler=sampler, pruner=pruner)
         values, seconds = table.values[self.metric], table.values["seconds"]
@@ -343,28 +299,8 @@ class Benchmark:
 
 
 def known_methods() -> list[str]:
-    samplers = ("random", "tpe", "gp")
-    return [*FULL, *(f"{k}/{s}" for k in SCHEDULED for s in samplers), *OPTUNA]
-
-
-def report_sh_plan(max_epochs: int) -> tuple[int, int]:
-    """(N, B) for the report's successive halving on curves of ``max_epochs`` epochs: the
-    largest power of two N whose survivors end at most at R, with the largest such B."""
-    best: tuple[int, int] | None = None
-    n = 2
-    while n <= max_epochs:
-        rounds = math.ceil(math.log2(n))
-        b = n * rounds
-        if successive_halving_rounds(n, b).rungs[-1].epochs <= max_epochs:
-            while successive_halving_rounds(n, b + 1).rungs[-1].epochs <= max_epochs:
-                b += 1
-            best = (n, b)
-        n *= 2
-    if best is None:
-        raise ValueError(
-            f"the report's successive halving needs curves of at least 2 epochs, not {max_epochs}"
-        )
-    return best
+    """Every method a recorded table runs (:func:`hpo.registry.table_methods`)."""
+    return registry.table_methods()
 
 
 class _TimeRecorder(NullRecorder):
