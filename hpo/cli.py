@@ -9,12 +9,14 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
-from hpo.settings import SAMPLERS, SCHEDULERS, SearchSettings, SettingsError
+from hpo import registry
+from hpo.settings import SearchSettings, SettingsError
 from hpo.space import SpaceError
 from hpo.store import DEFAULT_STORAGE, StoreError, StudyReader
 
@@ -58,6 +60,55 @@ tls_key_option = click.option(
 )
 
 
+class _Registered(click.Choice):
+    """A choice among the names the registry holds when the command runs, not at import:
+    a scheduler registered after ``hpo.cli`` is imported is a choice (and in ``--help``)."""
+
+    def __init__(self, names: Callable[[], list[str]]) -> None:
+        self._names = names
+        super().__init__(())
+
+    @property  # type: ignore[override]
+    def choices(self) -> tuple[str, ...]:
+        return tuple(self._names())
+
+    @choices.setter
+    def choices(self, value: Any) -> None:  # click.Choice.__init__ sets it; the registry holds it
+        pass
+
+
+class _LazyHelp(click.Option):
+    """An option whose help text is written when it is shown (it lists the registry's methods)."""
+
+    def __init__(self, *args: Any, help_from: Callable[[], str], **kwargs: Any) -> None:
+        self._help_from = help_from
+        super().__init__(*args, **kwargs)
+
+    @property  # type: ignore[override]
+    def help(self) -> str:
+        return self._help_from()
+
+    @help.setter
+    def help(self, value: Any) -> None:
+        pass
+
+
+def _compare_methods_help() -> str:
+    default = ", ".join(registry.compare_methods(default=True))
+    return f"Comma-separated: all ({default}), or any of {', '.join(registry.compare_methods())}."
+
+
+def _table_methods_help() -> str:
+    full = registry.FULL_BUDGET
+    kinds = [e.name for e in registry.schedulers() if e.within is not None and e.name != full]
+    return (
+        "Compare methods (e.g. random,hyperband/tpe,asha/random,optuna-tpe-hyperband): median "
+        f"anytime curves over --seeds. Any of {', '.join(registry.sampler_names())}; "
+        f"SCHEDULER/SAMPLER of {', '.join(kinds)} and {', '.join(registry.open_ended_samplers())}; "
+        f"{', '.join(e.name for e in registry.optuna_methods())}; or all."
+    )
+
+
 class _MinResources(click.ParamType):
     """An integer >= 1, or one of scikit-learn's rules: smallest, exhaust."""
 
@@ -86,10 +137,12 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("space_file", metavar="SPACE.yaml", type=click.Path(dir_okay=False))
-@click.option("--scheduler", type=click.Choice(SCHEDULERS), help="[default: hyperband]")
+@click.option(
+    "--scheduler", type=_Registered(registry.scheduler_names), help="[default: hyperband]"
+)
 @click.option(
     "--sampler",
-    type=click.Choice(SAMPLERS),
+    type=_Registered(registry.sampler_names),
     help="How new configurations are chosen. [default: random]",
 )
 @click.option(
@@ -681,8 +734,10 @@ def worker(url: str, study_name: str, trainer: str, dataset: str, target: str | 
 @token_option
 @ca_option
 @click.option("--study", "study_name", help="Study name. [default: SPACE-SCHEDULER-TIME]")
-@click.option("--scheduler", type=click.Choice(SCHEDULERS), help="[default: hyperband]")
-@click.option("--sampler", type=click.Choice(SAMPLERS), help="[default: random]")
+@click.option(
+    "--scheduler", type=_Registered(registry.scheduler_names), help="[default: hyperband]"
+)
+@click.option("--sampler", type=_Registered(registry.sampler_names), help="[default: random]")
 @click.option("--max-epochs", type=click.IntRange(min=1), help="R. [default: 27]")
 @click.option("--min-epochs", type=click.IntRange(min=1), help="r. [default: 1]")
 @click.option("--eta", type=click.IntRange(min=2), help="η. [default: 3]")
@@ -754,10 +809,7 @@ def report(study: str, folds: int, repeats: int, storage: str) -> None:
     help="Seeds 0 … N-1 for every method.",
 )
 @click.option(
-    "--methods",
-    default="all",
-    show_default=True,
-    help=f"Comma-separated: {', '.join(('all', 'sh', 'hyperband', 'asha', 'random', 'optuna-tpe-hyperband', 'optuna-random-sha'))}.",
+    "--methods", cls=_LazyHelp, default="all", show_default=True, help_from=_compare_methods_help
 )
 @click.option(
     "--max-epochs", type=click.IntRange(min=1), help="R. [default: from the file, else 27]"
@@ -779,11 +831,16 @@ def compare(space_file: str, seeds: int, methods: str, name: str | None, html_fi
     from hpo.dashboard import write_comparison_html
     from hpo.launch import check_trainer
 
-    chosen = cmp.METHODS if methods == "all" else tuple(m.strip() for m in methods.split(","))
-    unknown = [m for m in chosen if m not in cmp.METHODS]
+    known = registry.compare_methods()
+    chosen = (
+        tuple(registry.compare_methods(default=True))
+        if methods == "all"
+        else tuple(m.strip() for m in methods.split(","))
+    )
+    unknown = [m for m in chosen if m not in known]
     if unknown:
         raise UsageError(
-            f"--methods {unknown[0]!r} is unknown; expected some of {', '.join(cmp.METHODS)}"
+            f"--methods {unknown[0]!r} is unknown; expected some of {', '.join(known)}"
         )
     settings = SearchSettings.from_file(space_file, options)
     check_trainer(settings)
@@ -808,11 +865,16 @@ def compare(space_file: str, seeds: int, methods: str, name: str | None, html_fi
 
 @cli.command()
 @click.argument("table", type=click.Path(dir_okay=False))
-@click.option("--scheduler", type=click.Choice(SCHEDULERS), default="hyperband", show_default=True)
+@click.option(
+    "--scheduler",
+    type=_Registered(registry.scheduler_names),
+    default=registry.DEFAULT_SCHEDULER,
+    show_default=True,
+)
 @click.option(
     "--sampler",
-    type=click.Choice(["random", "tpe", "gp"]),
-    default="random",
+    type=_Registered(registry.open_ended_samplers),
+    default=registry.DEFAULT_SAMPLER,
     show_default=True,
     help="How new configurations are drawn from the table's rows.",
 )
@@ -855,8 +917,7 @@ def compare(space_file: str, seeds: int, methods: str, name: str | None, html_fi
               help="The column of epochs (or of another resource, such as a training size).")  # fmt: skip
 @click.option("--space", "space_file", type=click.Path(dir_okay=False),
               help="The space the table was recorded from (log scales for model-based samplers).")  # fmt: skip
-@click.option("--methods", help="Compare methods (e.g. random,hyperband/tpe,asha/random,optuna-tpe-hyperband): "
-              "median anytime curves over --seeds.")  # fmt: skip
+@click.option("--methods", cls=_LazyHelp, help_from=_table_methods_help)
 @click.option("--seeds", type=click.IntRange(min=1), default=5, show_default=True,
               help="Seeds per method, with --methods.")  # fmt: skip
 @click.option(
@@ -909,11 +970,12 @@ def _compare_on_table(curves: Any, methods: str, seeds: int, workers: list[int],
                       json_file: str | None, html_file: str | None) -> None:  # fmt: skip
     from hpo import quality
 
-    chosen = [m.strip() for m in methods.split(",") if m.strip()]
-    unknown = [m for m in chosen if m not in quality.known_methods()]
+    known = quality.known_methods()
+    chosen = known if methods == "all" else [m.strip() for m in methods.split(",") if m.strip()]
+    unknown = [m for m in chosen if m not in known]
     if unknown:
         raise UsageError(
-            f"--methods {unknown[0]!r} is unknown; expected some of {', '.join(quality.known_methods())}"
+            f"--methods {unknown[0]!r} is unknown; expected some of {', '.join(known)}"
         )
     try:
         bench = quality.Benchmark(curves, metric=metric, mode=mode, max_epochs=options.get("max_epochs"),

@@ -2,11 +2,16 @@
 
 Same trainer, same data, same space, same epoch budget and the same seeds for every
 method; each run trains for real, serially in this process (one worker each, so that
-wall times compare). Methods:
+wall times compare). Methods (:func:`hpo.registry.compare_methods`):
 
-* ours: successive halving (the report's form), HyperBand, ASHA and random search;
-* Optuna: TPE with its HyperbandPruner, and random sampling with its
-  SuccessiveHalvingPruner, driven through ``study.optimize`` with a budget callback.
+* ours: every registered scheduler with a rule for a total epoch budget, its sampler
+  random, built by that rule (:func:`hpo.registry.within`, the rule ``hpo simulate``
+  uses on a table, except where the entry says why not), and random search with each
+  sampler (``random``, ``tpe``, ``gp``); by default successive halving (the report's
+  form), HyperBand, ASHA and random search;
+* Optuna: its samplers and pruners (by default TPE with its HyperbandPruner, and random
+  sampling with its SuccessiveHalvingPruner), driven through ``study.optimize`` with a
+  budget callback.
 
 The budget is what HyperBand's brackets cost for the given R, r and η. For each method
 and seed: the best validation accuracy seen, the test accuracy of that model (retrained
@@ -20,24 +25,27 @@ import json
 import math
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from hpo.budgets import ceil_log2, hyperband_brackets
+from hpo import registry
+from hpo.budgets import hyperband_brackets
 from hpo.runners import SerialRunner
-from hpo.samplers import RandomSampler, _optuna_distributions
-from hpo.schedulers import ASHA, HyperBand, RandomSearch, Scheduler, SuccessiveHalving, trial_seed
+from hpo.samplers import _optuna_distributions
+from hpo.schedulers import Scheduler, trial_seed
 from hpo.settings import SearchSettings
 from hpo.space import nest
 from hpo.tuner import NullRecorder, Tuner
 from hpo.types import Mode
 
-OURS = ("sh", "hyperband", "asha", "random")
-OPTUNA = ("optuna-tpe-hyperband", "optuna-random-sha")
-METHODS = OURS + OPTUNA
+#: What ``hpo compare`` runs by default (the registry's ``compare_default`` entries): ours
+#: and Optuna's. Every method it accepts is :func:`hpo.registry.compare_methods`.
+METHODS: tuple[str, ...] = tuple(registry.compare_methods(default=True))
+OURS = tuple(m for m in METHODS if not registry.is_optuna(m))
+OPTUNA = tuple(m for m in METHODS if registry.is_optuna(m))
 
 
 @dataclass
@@ -85,22 +93,14 @@ def budget_for(settings: SearchSettings) -> int:
 
 
 def _ours(method: str, settings: SearchSettings, seed: int, budget: int) -> Scheduler:
-    space = settings.build_space()
-    sampler = RandomSampler(space, seed)
-    R, r, eta = settings.max_epochs, settings.min_epochs, settings.eta
-    common = {"mode": settings.mode, "seed": seed}
-    if method == "hyperband":
-        return HyperBand(sampler, R, eta=eta, min_epochs=r, **common)
-    if method == "asha":
-        return ASHA(sampler, R, eta=eta, min_epochs=r, budget=budget, **common)
-    if method == "random":
-        return RandomSearch(sampler, max(1, budget // R), R, eta=eta, min_epochs=r, **common)
-    # The report's successive halving: as many configurations as HyperBand's most
-    # aggressive bracket starts, while every round still gets at least one epoch.
-    n = hyperband_brackets(R, eta, r)[0].n_trials
-    while n > 2 and budget < n * ceil_log2(n):
-        n //= 2
-    return SuccessiveHalving(sampler, max(2, n), budget=budget, **common)
+    """One of our methods within ``budget`` epochs, by its registry entry's rule; a sampler's
+    name is random search with it, a scheduler's draws with the random sampler."""
+    samplers = registry.sampler_names()
+    kind = method if method in samplers else registry.DEFAULT_SAMPLER
+    sampler = registry.sampler(kind).build(settings.build_space(), seed)
+    within = registry.Within(sampler, settings.max_epochs, settings.min_epochs, settings.eta,
+                             budget, settings.mode, seed, on_table=False)  # fmt: skip
+    return registry.within(method, within)
 
 
 def run_ours(
@@ -128,14 +128,7 @@ def run_optuna(
     R, r, eta = settings.max_epochs, settings.min_epochs, settings.eta
     space = settings.build_space()
     dists, decode = _optuna_distributions(space)
-    if method == "optuna-tpe-hyperband":
-        sampler: Any = optuna.samplers.TPESampler(seed=seed)
-        pruner: Any = optuna.pruners.HyperbandPruner(
-            min_resource=r, max_resource=R, reduction_factor=eta
-        )
-    else:
-        sampler = optuna.samplers.RandomSampler(seed=seed)
-        pruner = optuna.pruners.SuccessiveHalvingPruner(min_resource=r, reduction_factor=eta)
+    sampler, pruner = registry.optuna_method(method).parts(seed, R, r, eta)
     mode = Mode.parse(settings.mode)
     study = optuna.create_study(
         direction="maximize" if mode is Mode.MAX else "minimize", sampler=sampler, pruner=pruner
@@ -215,12 +208,14 @@ def _median_curve(
 def compare(
     settings: SearchSettings,
     seeds: list[int],
-    methods: tuple[str, ...] = METHODS,
+    methods: Sequence[str] | None = None,
     *,
     name: str = "comparison",
     on_run: Callable[[Run], None] | None = None,
 ) -> dict[str, Any]:
-    """Run every method for every seed; returns the comparison (table, medians, curves)."""
+    """Run every method (default: :data:`METHODS`) for every seed; returns the comparison
+    (table, medians, curves)."""
+    methods = METHODS if methods is None else tuple(methods)
     spec = settings.trainer_spec()
     dataset = spec.load_dataset()
 
@@ -231,7 +226,7 @@ def compare(
     runs: list[Run] = []
     for seed in seeds:
         for method in methods:
-            runner = run_ours if method in OURS else run_optuna
+            runner = run_optuna if registry.is_optuna(method) else run_ours
             run = runner(method, settings, seed, make_trainer, budget)
             run.test_accuracy = _test_accuracy(run, make_trainer)
             runs.append(run)

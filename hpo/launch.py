@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hpo import registry
 from hpo.budgets import Bracket
 from hpo.schedulers import Scheduler
 from hpo.settings import SearchSettings, SettingsError, TrainerSpec
@@ -32,7 +33,7 @@ class Plan:
     n_trials: int
     max_epochs: int
     grid_size: int | None
-    approximate: bool  # ASHA's rung sizes are what it reaches if every rung fills
+    approximate: bool  # asynchronous rungs (ASHA, PASHA): the sizes if every rung fills
     notes: tuple[str, ...] = ()  # what was done to the data (preprocessing)
     trainer_notes: tuple[str, ...] = ()  # what follows from the trainer (one without state)
     unit: str = "epochs"  # or "samples": each rung refits on that many
@@ -80,7 +81,7 @@ def make_plan(settings: SearchSettings, scheduler: Scheduler) -> Plan:
         n_trials=sum(b.n_trials for b in brackets),
         max_epochs=scheduler.max_epochs,
         grid_size=space.grid_size() if space.is_grid else None,
-        approximate=settings.scheduler == "asha" and settings.budget is None,
+        approximate=registry.scheduler(settings.scheduler).approximate(settings.budget),
         unit=settings.resource,
     )
 

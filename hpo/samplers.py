@@ -233,18 +233,15 @@ class TPESampler:
 
 
 def make_sampler(name: str, space: SearchSpace, seed: int) -> Sampler:
-    """``random``, ``grid`` (file order), ``tpe`` or ``gp`` (:class:`hpo._gp.GPSampler`)."""
-    if name == "random":
-        return RandomSampler(space, seed)
-    if name == "grid":
-        return GridSampler(space)
-    if name == "tpe":
-        return TPESampler(space, seed)
-    if name == "gp":
-        from hpo._gp import GPSampler
+    """The sampler registered as ``name`` (:mod:`hpo.registry`): ``random``, ``grid`` (file
+    order), ``tpe`` or ``gp`` (:class:`hpo._gp.GPSampler`), or one registered later."""
+    from hpo import registry  # the registry builds samplers from this module
 
-        return GPSampler(space, seed)
-    raise ValueError(f"sampler={name!r} is unknown; expected 'random', 'grid', 'tpe' or 'gp'")
+    if name not in registry.sampler_names():
+        names = registry.sampler_names()
+        expected = ", ".join(repr(n) for n in names[:-1]) + f" or {names[-1]!r}"
+        raise ValueError(f"sampler={name!r} is unknown; expected {expected}")
+    return registry.sampler(name).build(space, seed)
 
 
 def iterate(sampler: Sampler) -> Iterator[dict[str, Any]]:

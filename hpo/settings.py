@@ -12,26 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hpo.budgets import eta_configs, exhaust_min_resources, hyperband_brackets
-from hpo.samplers import GridSampler, RandomSampler, make_sampler
-from hpo.schedulers import (
-    ASHA,
-    PASHA,
-    CurveExtrapolation,
-    GridSearch,
-    HyperBand,
-    MedianStopping,
-    OneEpochTopK,
-    Patience,
-    RandomSearch,
-    Scheduler,
-    SuccessiveHalving,
-)
+from hpo import registry
+from hpo.budgets import exhaust_min_resources
+from hpo.samplers import GridSampler
+from hpo.schedulers import CurveExtrapolation, MedianStopping, Patience, Scheduler
 from hpo.space import SearchSpace, SpaceError, read_yaml
 from hpo.trainer_spec import SettingsError, TrainerSpec
 
-SCHEDULERS = ("sh", "hyperband", "asha", "pasha", "topk", "random", "grid")
-SAMPLERS = ("random", "tpe", "gp", "grid")
 EXECUTORS = ("ray", "serial")
 MIN_RESOURCES_RULES = ("smallest", "exhaust")  # scikit-learn's names for min_resources
 RULES = {"median": MedianStopping, "patience": Patience, "extrapolation": CurveExtrapolation}
@@ -44,8 +31,8 @@ class SearchSettings:
     space: dict[str, Any]
     fixed: dict[str, Any] = field(default_factory=dict)
     name: str = "search"
-    scheduler: str = "hyperband"
-    sampler: str = "random"
+    scheduler: str = registry.DEFAULT_SCHEDULER  # any of registry.scheduler_names()
+    sampler: str = registry.DEFAULT_SAMPLER  # any of registry.sampler_names()
     max_epochs: int = 27
     min_epochs: int = 1
     # What a scheduler hands out: epochs, or training samples (scikit-learn's halving:
@@ -137,7 +124,7 @@ class SearchSettings:
     def validate(self, source: str = "") -> None:
         prefix = f"{source}: " if source else ""
 
-        def choice(name: str, options: tuple[str, ...]) -> None:
+        def choice(name: str, options: tuple[str, ...] | list[str]) -> None:
             value = getattr(self, name)
             if value not in options:
                 raise SettingsError(
@@ -153,8 +140,8 @@ class SearchSettings:
                     f"{prefix}{name}={value!r} is invalid; expected an integer >= {minimum}"
                 )
 
-        choice("scheduler", SCHEDULERS)
-        choice("sampler", SAMPLERS)
+        choice("scheduler", registry.scheduler_names())
+        choice("sampler", registry.sampler_names())
         choice("executor", EXECUTORS)
         choice("mode", ("max", "min"))
         choice("resource", ("epochs", "samples"))
@@ -205,9 +192,10 @@ class SearchSettings:
             raise SettingsError(
                 f"{prefix}stop_only={self.stop_only!r} is invalid; expected true or false"
             )
-        if self.stop_only and self.scheduler != "asha":
+        if self.stop_only and not registry.scheduler(self.scheduler).stop_only:
+            forms = " or ".join(e.name for e in registry.schedulers() if e.stop_only and e.build)
             raise SettingsError(
-                f"{prefix}stop_only is ASHA's stop-only form; it needs scheduler asha, not "
+                f"{prefix}stop_only is ASHA's stop-only form; it needs scheduler {forms}, not "
                 f"{self.scheduler}"
             )
         if self.min_epochs > self.max_epochs:
@@ -272,7 +260,7 @@ class SearchSettings:
             self.build_space(source)
         except SpaceError as exc:
             raise SettingsError(str(exc)) from None
-        if self.scheduler == "grid" or self.sampler == "grid":
+        if registry.sampler(self.sampler_name).needs_grid:
             space = self.build_space(source)
             if not space.is_grid:
                 raise SettingsError(f"{prefix}{space_grid_problem(space)}")
@@ -281,6 +269,11 @@ class SearchSettings:
 
     def build_space(self, source: str = "") -> SearchSpace:
         return SearchSpace.from_dict(self.space, self.fixed, source=source)
+
+    @property
+    def sampler_name(self) -> str:
+        """The sampler that runs: the scheduler's own (grid search's grid), else ``sampler``."""
+        return registry.scheduler(self.scheduler).sampler or self.sampler
 
     def resolved_workers(self) -> int:
         return self.workers or os.cpu_count() or 1
@@ -300,15 +293,8 @@ class SearchSettings:
             "stopping": rules,
             "resource": self.resource,
         }
-        sampler_name = "grid" if self.scheduler == "grid" else self.sampler
-        if sampler is not None:
-            pass
-        elif sampler_name == "grid":
-            sampler = GridSampler(space)
-        elif sampler_name in ("tpe", "gp"):
-            sampler = make_sampler(sampler_name, space, self.seed)
-        else:
-            sampler = RandomSampler(space, self.seed)
+        if sampler is None:
+            sampler = registry.sampler(self.sampler_name).build(space, self.seed)
         try:
             scheduler = self._make(sampler, common)
         except (ValueError, TypeError) as exc:
@@ -330,7 +316,7 @@ class SearchSettings:
         return scheduler
 
     def _make(self, sampler: Any, common: dict[str, Any]) -> Scheduler:
-        R, r, eta = self.max_epochs, self.min_epochs, self.eta
+        R, r = self.max_epochs, self.min_epochs
         if self.resource == "samples":
             if self.max_resources is None or not isinstance(self.min_resources, int):
                 raise SettingsError(
@@ -338,69 +324,10 @@ class SearchSettings:
                     "give them, or let the search load the data first"
                 )
             R, r = self.max_resources, self.min_resources
-        if self.scheduler == "hyperband":
-            if self.budget is not None or self.n_configs is not None:
-                raise SettingsError(
-                    "hyperband takes max_epochs, min_epochs, eta and iterations, not budget or n_configs"
-                )
-            return HyperBand(
-                sampler, R, eta=eta, min_epochs=r, iterations=self.iterations, **common
-            )
-        if self.scheduler == "sh":
-            if self.budget is not None:
-                n = self.n_configs or getattr(sampler, "size", 64)
-                return SuccessiveHalving(
-                    sampler, n, budget=self.budget, iterations=self.iterations, **common
-                )
-            # The η form needs η^k configurations for its k + 1 rungs r, rη, …, R;
-            # scikit-learn's (samples) starts max_resources // min_resources candidates, its
-            # n_candidates='exhaust' (HalvingRandomSearchCV), or the whole grid
-            # (HalvingGridSearchCV), and runs fewer rungs when they are few.
-            n = self.n_configs or self._halving_candidates() or eta_configs(R, eta, r)
-            return SuccessiveHalving(
-                sampler,
-                n,
-                max_epochs=R,
-                eta=eta,
-                min_epochs=r,
-                iterations=self.iterations,
-                **common,
-            )
-        if self.scheduler in ("asha", "pasha"):
-            n = self.n_configs
-            if n is None and self.budget is None:
-                # As many trials as HyperBand would start, and at least the η^k that carry
-                # one trial up the k promotions of the rungs r, rη, …, R (more than HyperBand
-                # starts when R is not r times a power of η: r=2, R=81, η=3 needs 81).
-                n = max(
-                    sum(b.n_trials for b in hyperband_brackets(R, eta, r)), eta_configs(R, eta, r)
-                )
-            if self.scheduler == "pasha":
-                return PASHA(
-                    sampler, R, eta=eta, min_epochs=r, n_configs=n, budget=self.budget, **common
-                )
-            return ASHA(
-                sampler, R, eta=eta, min_epochs=r, n_configs=n, budget=self.budget,
-                stop_only=self.stop_only, **common,
-            )  # fmt: skip
-        if self.scheduler == "topk":
-            # Egele et al.: screen n configurations for r epochs, train the best k to R; by
-            # default as many as HyperBand starts, with HyperBand's budget.
-            brackets = hyperband_brackets(R, eta, r)
-            n = self.n_configs or sum(b.n_trials for b in brackets)
-            budget = self.budget or sum(b.budget for b in brackets) * self.iterations
-            return OneEpochTopK(sampler, n, R, budget=budget, min_epochs=r,
-                                iterations=self.iterations, **common)  # fmt: skip
-        if self.scheduler == "random":
-            n = self.n_configs
-            if n is None:  # the number HyperBand's budget buys at full training
-                n = max(1, sum(b.budget for b in hyperband_brackets(R, eta, r)) // R)
-                if self.budget is not None:
-                    n = max(1, self.budget // R)
-            return RandomSearch(sampler, n, R, eta=eta, min_epochs=r, **common)
-        if not isinstance(sampler, GridSampler):  # a table of recorded rows: every row once
-            return RandomSearch(sampler, sampler.size, R, eta=eta, min_epochs=r, **common)
-        return GridSearch(sampler, R, eta=eta, min_epochs=r, **common)
+        build = registry.scheduler(self.scheduler).build
+        if build is None:  # validate() admits only schedulers a search can build
+            raise SettingsError(f"scheduler {self.scheduler!r} runs only in comparisons")
+        return build(self, sampler, R, r, common)
 
     def _halving_candidates(self) -> int | None:
         """scikit-learn's first-iteration candidates when ``n_configs`` is not given, under
@@ -408,7 +335,7 @@ class SearchSettings:
         (``HalvingRandomSearchCV``'s ``n_candidates='exhaust'``). None for epochs."""
         if self.resource != "samples":
             return None
-        if self.sampler == "grid" or self.scheduler == "grid":
+        if registry.sampler(self.sampler_name).needs_grid:
             return self.build_space().grid_size()
         assert isinstance(self.max_resources, int) and isinstance(self.min_resources, int)
         return max(1, self.max_resources // self.min_resources)
@@ -441,13 +368,15 @@ class SearchSettings:
         if r is None or r == "smallest":
             r = smallest
         elif r == "exhaust":
-            if self.scheduler != "sh":
+            if not registry.scheduler(self.scheduler).exhaust:
                 raise SettingsError(
                     f"min_resources=exhaust is successive halving's rule (scikit-learn's); "
                     f"with scheduler {self.scheduler} give an integer or smallest"
                 )
             candidates = self.n_configs or (
-                self.build_space().grid_size() if self.sampler == "grid" else None
+                self.build_space().grid_size()
+                if registry.sampler(self.sampler).needs_grid
+                else None
             )
             if candidates is None:
                 raise SettingsError(

@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from hpo import registry
 from hpo.runners._base import Checkpoint, EpochResult, TrialResult
 from hpo.space import SearchSpace
 from hpo.tuner import NullRecorder
@@ -552,8 +553,8 @@ class SimulationResult:
 def simulate_table(
     table: str | Path | Curves,
     *,
-    scheduler: str = "hyperband",
-    sampler: str = "random",
+    scheduler: str = registry.DEFAULT_SCHEDULER,
+    sampler: str = registry.DEFAULT_SAMPLER,
     max_epochs: int | None = None,
     min_epochs: int = 1,
     eta: int = 3,
@@ -602,8 +603,8 @@ def simulate_table(
 def build_table_scheduler(
     curves: Curves,
     *,
-    scheduler: str = "hyperband",
-    sampler: str = "random",
+    scheduler: str = registry.DEFAULT_SCHEDULER,
+    sampler: str = registry.DEFAULT_SAMPLER,
     max_epochs: int | None = None,
     min_epochs: int = 1,
     eta: int = 3,
@@ -633,13 +634,13 @@ def build_table_scheduler(
     settings = SearchSettings(
         space=table_spec,
         fixed={n: _listify(v) for n, v in table_space.fixed.items()},
-        scheduler=scheduler, sampler="random" if sampler in ("tpe", "gp") else sampler,
+        scheduler=scheduler, sampler=_settings_sampler(sampler),
         max_epochs=R, min_epochs=min_epochs, eta=eta, budget=budget, n_configs=n_configs,
         iterations=iterations, seed=seed, metric=metric, mode=mode, executor="serial",
         stopping=list(stopping or []),
     )  # fmt: skip
     settings.validate()
-    kind = "grid" if scheduler == "grid" else sampler
+    kind = registry.scheduler(scheduler).sampler or sampler  # grid search: the table's order
     sched = settings.build_scheduler(TableSampler(curves, kind, seed, replace=replace, hint=space))
     deepest = max(r.epochs for b in sched.planned_brackets() for r in b.rungs)
     if deepest > curves.max_epochs:  # the report's successive halving: its budget sets R
@@ -649,6 +650,15 @@ def build_table_scheduler(
             "raise --n-configs"
         )
     return sched
+
+
+def _settings_sampler(sampler: str) -> str:
+    """The sampler the settings are checked with: the table's rows replace it, so only a
+    grid's checks matter (an unknown name is left for the settings to refuse)."""
+    known = sampler in registry.sampler_names()
+    return (
+        sampler if not known or registry.sampler(sampler).needs_grid else registry.DEFAULT_SAMPLER
+    )
 
 
 class _FailureRecorder(NullRecorder):

@@ -27,7 +27,8 @@ from pydantic import (
     WithJsonSchema,
 )
 
-from hpo.settings import EXECUTORS, MIN_RESOURCES_RULES, RULES, SAMPLERS, SCHEDULERS
+from hpo import registry
+from hpo.settings import EXECUTORS, MIN_RESOURCES_RULES, RULES
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
 CLIENT_PATTERN = r"^[\x21-\x7e]{1,200}$"  # printable ASCII, no spaces
@@ -106,17 +107,19 @@ def _integer(minimum: int, optional: bool = False) -> dict[str, Any]:
     return {"type": kind, "minimum": minimum}
 
 
-def _choice(options: tuple[str, ...]) -> dict[str, Any]:
+def _choice(options: tuple[str, ...] | list[str]) -> dict[str, Any]:
     return {"enum": list(options)}
 
 
 # Each setting's shape, as SearchSettings.validate checks it (its messages stay the refusals).
+# The scheduler and sampler names are the registry's when this module is imported: the
+# document is fixed then, while validation reads the registry each time.
 SETTING_SCHEMAS: dict[str, dict[str, Any]] = {
     "space": SPACE_OBJECT_SCHEMA,
     "fixed": {"type": "object"},
     "name": {"description": "ignored: the study's name is the body's name"},
-    "scheduler": _choice(SCHEDULERS),
-    "sampler": _choice(SAMPLERS),
+    "scheduler": _choice(registry.scheduler_names()),
+    "sampler": _choice(registry.sampler_names()),
     "max_epochs": _integer(1),
     "min_epochs": _integer(1),
     "resource": _choice(("epochs", "samples")),
