@@ -15,9 +15,9 @@ from click.testing import CliRunner
 
 from hpo import quality, registry
 from hpo.cli import cli
+from hpo.launch import make_plan, prepare
 from hpo.runners._simulator import Curves
 from hpo.schedulers import RandomSearch, Scheduler
-from hpo.search import make_plan, prepare
 from hpo.settings import SearchSettings
 from tests.test_quality import foreign_table
 
