@@ -5,8 +5,10 @@ Schedulers are pure ask/tell state machines (``hpo.schedulers``); runners execut
 writer of the study store.
 
 The front door is ``hpo.search(train, space, **settings)`` (:mod:`hpo.api`). It, spaces
-in Python (``hpo.uniform``, ``hpo.loguniform``, ``hpo.randint``, ``hpo.choice``, ``hpo.grid``) and a recorded study's results (``hpo.load`` -> ``hpo.Result``) are imported
-on first use, so that ``import hpo`` stays cheap.
+in Python (``hpo.uniform``, ``hpo.loguniform``, ``hpo.randint``, ``hpo.choice``,
+``hpo.grid``), scheduler objects (``hpo.ASHA(max_epochs=81, eta=3)``, ``hpo.HyperBand``, …)
+and a recorded study's results (``hpo.load`` -> ``hpo.Result``) are imported on first use,
+so that ``import hpo`` stays cheap.
 """
 
 from __future__ import annotations
@@ -26,6 +28,13 @@ _LAZY = {
     "grid": "hpo.space",
     "Result": "hpo.result",
     "load": "hpo.result",
+    # scheduler objects for hpo.search(..., scheduler=hpo.ASHA(max_epochs=81, eta=3))
+    "ASHA": "hpo.schedulers",
+    "PASHA": "hpo.schedulers",
+    "HyperBand": "hpo.schedulers",
+    "SuccessiveHalving": "hpo.schedulers",
+    "RandomSearch": "hpo.schedulers",
+    "OneEpochTopK": "hpo.schedulers",
 }
 
 

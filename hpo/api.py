@@ -70,6 +70,9 @@ def search(
         progress: print the plan and show a progress bar.
         **settings: any setting of ``hpo run``, by its name (``scheduler``, ``sampler``,
             ``max_epochs``, ``eta``, ``metric``, ``mode``, ``executor``, ``workers``, …).
+            ``scheduler`` also takes a scheduler object built without a sampler,
+            ``hpo.ASHA(max_epochs=81, eta=3)`` (the classes :mod:`hpo.schedulers` drives by
+            hand): the settings it stands for (:func:`hpo.registry.settings_of`) are used.
 
     Ctrl-C (a notebook's interrupt) stops the search cleanly: what was recorded stays, and
     the result so far is returned; ``resume=True`` continues it.
@@ -108,6 +111,18 @@ def _settings(trainer: Any, space: Any, given: dict[str, Any]) -> SearchSettings
     if space is None:
         raise SettingsError("no space: give hpo.search(train, space) a dict or a YAML file")
     overrides = dict(given)
+    declared = overrides.get("scheduler")
+    if declared is not None and not isinstance(declared, str):
+        from hpo.registry import settings_of
+
+        stands_for = settings_of(declared)
+        twice = sorted(set(stands_for) & set(overrides) - {"scheduler"})
+        if twice:
+            raise SettingsError(
+                f"{', '.join(twice)} given twice: by the {type(declared).__name__} object and as "
+                "a keyword; give it once"
+            )
+        overrides.update(stands_for)
     if trainer is not None:
         overrides["trainer"] = trainer if isinstance(trainer, str) else object_path(trainer)
     SearchSettings._check_known(overrides)

@@ -317,6 +317,55 @@ def within(method: str, budget: Within) -> Scheduler:
     return entry.within(budget)
 
 
+#: A scheduler's constructor arguments that are settings of the same name.
+_SETTING_ARGS = ("max_epochs", "min_epochs", "eta", "n_configs", "budget", "iterations",
+                 "stop_only", "mode", "seed", "resource")  # fmt: skip
+
+
+def settings_of(declared: Scheduler) -> dict[str, Any]:
+    """The settings a scheduler object stands for, from the arguments it was given.
+
+    ``hpo.search(train, space, scheduler=ASHA(max_epochs=81, eta=3))`` is
+    ``scheduler="asha", max_epochs=81, eta=3``: the search builds its scheduler from
+    settings (as ``hpo run`` does), so that the study records names and numbers and a
+    resume builds the same one. The object must be a registered scheduler's class, built
+    without a sampler (the search's ``sampler=`` and space choose it), and every argument
+    it was given must be a setting. Raises SettingsError otherwise.
+    """
+    from hpo.trainer_spec import SettingsError
+
+    kind = type(declared).__name__
+    entry = _SCHEDULERS.get(getattr(declared, "name", ""))
+    if entry is None or entry.build is None:
+        raise SettingsError(
+            f"{kind} is not a registered scheduler; expected one of {', '.join(scheduler_names())} "
+            "(hpo.registry.register_scheduler adds one)"
+        )
+    given = dict(getattr(declared, "given", {}))
+    if given.pop("sampler", None) is not None:
+        raise SettingsError(
+            f"give hpo.search {kind}(max_epochs=...) without a sampler; the search's "
+            "sampler= and space build it"
+        )
+    if given.pop("stopping", ()):
+        raise SettingsError(
+            "stopping rules are settings here: stopping=[{'rule': 'median', ...}], not objects"
+        )
+    other = sorted(set(given) - set(_SETTING_ARGS))
+    if other:
+        raise SettingsError(
+            f"{kind}'s {', '.join(other)} {'is' if len(other) == 1 else 'are'} not a setting of "
+            f"hpo.search; expected only {', '.join(_SETTING_ARGS)}"
+        )
+    if given.get("resource") == "samples":  # the rungs count training samples
+        for epochs, resources in (("max_epochs", "max_resources"), ("min_epochs", "min_resources")):
+            if epochs in given:
+                given[resources] = given.pop(epochs)
+    if "mode" in given:
+        given["mode"] = getattr(given["mode"], "value", given["mode"])
+    return {"scheduler": entry.name, **given}
+
+
 # -- the schedulers: a real search from settings ------------------------------------------------
 
 
@@ -343,22 +392,13 @@ def _build_sh(s: SearchSettings, sampler: Sampler, R: int, r: int, common: dict[
                              iterations=s.iterations, **common)  # fmt: skip
 
 
-def _asha_trials(s: SearchSettings, R: int, r: int) -> int | None:
-    """Without n_configs nor a budget: as many trials as HyperBand would start, and at least
-    the η^k that carry one trial up the k promotions of the rungs r, rη, …, R (more than
-    HyperBand starts when R is not r times a power of η: r=2, R=81, η=3 needs 81)."""
-    if s.n_configs is not None or s.budget is not None:
-        return s.n_configs
-    return max(sum(b.n_trials for b in hyperband_brackets(R, s.eta, r)), eta_configs(R, s.eta, r))
-
-
 def _build_asha(s: SearchSettings, sampler: Sampler, R: int, r: int, common: dict[str, Any]) -> Scheduler:  # fmt: skip
-    return ASHA(sampler, R, eta=s.eta, min_epochs=r, n_configs=_asha_trials(s, R, r),
+    return ASHA(sampler, R, eta=s.eta, min_epochs=r, n_configs=s.n_configs,
                 budget=s.budget, stop_only=s.stop_only, **common)  # fmt: skip
 
 
 def _build_pasha(s: SearchSettings, sampler: Sampler, R: int, r: int, common: dict[str, Any]) -> Scheduler:  # fmt: skip
-    return PASHA(sampler, R, eta=s.eta, min_epochs=r, n_configs=_asha_trials(s, R, r),
+    return PASHA(sampler, R, eta=s.eta, min_epochs=r, n_configs=s.n_configs,
                  budget=s.budget, **common)  # fmt: skip
 
 
@@ -590,6 +630,7 @@ __all__ = [
     "scheduler",
     "scheduler_names",
     "schedulers",
+    "settings_of",
     "table_methods",
     "unregister",
     "within",

@@ -207,3 +207,46 @@ def test_bad_calls_are_one_line(tmp_path) -> None:
         hpo.search(resume=True)
     with pytest.raises(SettingsError, match="scheduler cannot change"):
         hpo.search(study="x", resume=True, scheduler="asha")
+
+
+def test_a_scheduler_object_is_the_settings_it_stands_for(tmp_path) -> None:
+    """``scheduler=hpo.ASHA(max_epochs=9, eta=3)`` records what ``scheduler="asha",
+    max_epochs=9, eta=3`` records: the same study, epoch for epoch, and the same settings."""
+    db = tmp_path / "s.db"
+    space = {"quality": hpo.uniform(0.1, 1.0), "batch": 32}
+    common = {"storage": db, "seed": 3, "executor": "serial", "progress": False}
+    by_name = hpo.search("trainers.toy:ToyTrainer", space, study="name", scheduler="asha",
+                         max_epochs=9, eta=3, min_epochs=1, **common)  # fmt: skip
+    by_object = hpo.search("trainers.toy:ToyTrainer", space, study="object",
+                           scheduler=hpo.ASHA(max_epochs=9, eta=3, min_epochs=1), **common)  # fmt: skip
+    assert by_object.info["status"] == by_name.info["status"] == "finished"
+    assert _recorded(db, "object") == _recorded(db, "name")
+    assert by_object.info["settings"]["scheduler"] == "asha"
+    assert by_object.info["settings"] == by_name.info["settings"]
+    hyperband = hpo.search("trainers.toy:ToyTrainer", space, study="hb",
+                           scheduler=hpo.HyperBand(max_epochs=9, mode="max"), **common)  # fmt: skip
+    assert hyperband.info["settings"]["scheduler"] == "hyperband"
+    assert hyperband.info["settings"]["max_epochs"] == 9
+
+
+def test_a_scheduler_object_that_is_not_settings_is_one_line() -> None:
+    from hpo.samplers import RandomSampler
+    from hpo.space import SearchSpace
+
+    space = {"q": hpo.uniform(0, 1)}
+    built = hpo.ASHA(RandomSampler(SearchSpace.from_dict({"q": {"type": "float", "low": 0,
+                                                                 "high": 1}}), 0), 9)  # fmt: skip
+    cases = [
+        (built, "without a sampler"),
+        (hpo.ASHA(max_epochs=9, budget_aware=False), "budget_aware is not a setting"),
+        (hpo.OneEpochTopK(n_configs=9, max_epochs=9, k=2), "k is not a setting"),
+        (object(), "object is not a registered scheduler"),
+    ]
+    for scheduler, message in cases:
+        with pytest.raises(SettingsError, match=message):
+            hpo.search("trainers.toy:ToyTrainer", space, scheduler=scheduler, executor="serial")
+    with pytest.raises(SettingsError, match="max_epochs given twice"):
+        hpo.search("trainers.toy:ToyTrainer", space, scheduler=hpo.ASHA(max_epochs=9),
+                   max_epochs=27)  # fmt: skip
+    with pytest.raises(RuntimeError, match="has no sampler"):
+        hpo.ASHA(max_epochs=9).suggest()

@@ -2,7 +2,8 @@
 
 A toy scheduler registered by a fixture (and removed after) is reachable from
 ``hpo run --scheduler``, its ``--help``, ``hpo simulate`` (one run and ``--methods``),
-``hpo compare`` and the Python level (``SearchSettings.build_scheduler``, ``prepare``).
+``hpo compare`` and the Python level (``SearchSettings.build_scheduler``, ``prepare``,
+``hpo.search`` by name and as an object).
 """
 
 from __future__ import annotations
@@ -93,6 +94,22 @@ def test_registry_toy_scheduler_runs_from_python(toy) -> None:
     _, built, plan, _, _ = prepare(settings)
     assert isinstance(built, Toy) and plan.scheduler == "toy" and plan.n_trials == 3
     assert not plan.approximate
+
+
+def test_registry_toy_scheduler_is_searched_by_hpo_search_by_name_and_as_an_object(
+    toy, tmp_path
+) -> None:
+    import hpo
+
+    space = {"quality": hpo.uniform(0.1, 1.0), "batch": 32}
+    common = {"storage": tmp_path / "s.db", "executor": "serial", "progress": False}
+    by_name = hpo.search("trainers.toy:ToyTrainer", space, study="name", scheduler="toy",
+                         max_epochs=9, **common)  # fmt: skip
+    as_object = hpo.search("trainers.toy:ToyTrainer", space, study="object",
+                           scheduler=Toy(n_configs=3, max_epochs=9), **common)  # fmt: skip
+    for result in (by_name, as_object):
+        assert result.info["settings"]["scheduler"] == "toy"
+        assert len(result.trials) == 3 and (result.trials["epochs"] == 9).all()
 
 
 def test_registry_toy_scheduler_is_simulated_alone_and_among_methods(toy, table, tmp_path) -> None:

@@ -20,7 +20,7 @@ import heapq
 from collections.abc import Sequence
 from typing import Any
 
-from hpo.budgets import Bracket, Rung, asha_rungs
+from hpo.budgets import Bracket, Rung, asha_rungs, eta_configs, hyperband_brackets
 from hpo.samplers import Sampler
 from hpo.schedulers._base import Scheduler, TrialRecord, TrialStatus, _check_positive_int
 from hpo.types import Decision, EventKind, Mode, Suggestion
@@ -37,17 +37,27 @@ def in_top_fraction(rank: int, n: int, eta: int) -> bool:
     return rank < n // eta
 
 
+def default_trials(max_epochs: int, eta: int, min_epochs: int) -> int:
+    """ASHA's trials when given neither n_configs nor a budget: as many as HyperBand would
+    start, and at least the η^k that carry one trial up the k promotions of the rungs
+    r, rη, …, R (more than HyperBand starts when R is not r times a power of η: r = 2,
+    R = 81, η = 3 needs 81)."""
+    starts = sum(b.n_trials for b in hyperband_brackets(max_epochs, eta, min_epochs))
+    return max(starts, eta_configs(max_epochs, eta, min_epochs))
+
+
 class ASHA(Scheduler):
     """Asynchronous successive halving with promotion (pause/resume) or stop-only.
 
     Args:
-        sampler: proposes configurations.
+        sampler: proposes configurations; None for a declaration that :func:`hpo.search`
+            gives the search's sampler (``hpo.search(train, space, scheduler=ASHA(max_epochs=81))``).
         max_epochs: R. eta: η ≥ 2. min_epochs: r, the first rung. Rungs are ``r, rη, rη², …``
             below ``R``, then ``R`` (:func:`hpo.budgets.geometric_rungs`, as the ASHA paper,
             Optuna, Syne Tune and Ray Tune place them: ``r=2, R=81, η=3``: 2, 6, 18, 54, 81).
-        n_configs: start at most this many trials.
-        budget: spend at most this many epochs (promotions included); give
-            ``n_configs``, ``budget`` or both. With a budget, ASHA is *budget-aware*: it
+        n_configs: start at most this many trials (neither it nor a budget:
+            :func:`default_trials`).
+        budget: spend at most this many epochs (promotions included). With a budget, ASHA is *budget-aware*: it
             starts no more trials than the budget can carry up the rungs at ASHA's own
             promotion rate (the plan's ``n``), so that new trials at the bottom rung do
             not starve the top one. ``budget_aware=False`` is the greedy form (new trials
@@ -60,8 +70,8 @@ class ASHA(Scheduler):
 
     def __init__(
         self,
-        sampler: Sampler,
-        max_epochs: int,
+        sampler: Sampler | None = None,
+        max_epochs: int | None = None,
         *,
         eta: int = 3,
         min_epochs: int = 1,
@@ -77,9 +87,9 @@ class ASHA(Scheduler):
         super().__init__(
             sampler, max_epochs, mode=mode, seed=seed, stopping=stopping, resource=resource
         )
-        if n_configs is None and budget is None:
-            raise ValueError("ASHA needs n_configs, budget or both to know when to stop")
         self.rung_epochs = asha_rungs(max_epochs, eta, min_epochs, resource=resource)
+        if n_configs is None and budget is None:
+            n_configs = default_trials(self.max_epochs, eta, min_epochs)
         if n_configs is not None:
             _check_positive_int("n_configs", n_configs)
         if budget is not None:

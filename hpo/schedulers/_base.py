@@ -15,6 +15,7 @@ records every change as an :class:`~hpo.types.Event`.
 from __future__ import annotations
 
 import enum
+import inspect
 import math
 from collections import deque
 from collections.abc import Iterable, Mapping
@@ -67,6 +68,24 @@ def trial_seed(study_seed: int, trial_id: int) -> int:
     return int(np.random.SeedSequence((study_seed, trial_id)).generate_state(1)[0])
 
 
+def _arguments(cls: type, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The constructor's arguments by name, as given (defaults left out); {} if they do not
+    bind (``__init__`` then raises the real error)."""
+    for klass in cls.__mro__:  # PASHA's __init__(*args, **kwargs) passes them on to ASHA's
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        signature = inspect.signature(init)
+        if any(p.kind is p.VAR_POSITIONAL for p in signature.parameters.values()):
+            continue
+        try:
+            bound = signature.bind(None, *args, **kwargs)
+        except TypeError:
+            return {}
+        return {k: v for k, v in list(bound.arguments.items())[1:]}
+    return {}
+
+
 def _check_positive_int(name: str, value: Any, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise ValueError(f"{name}={value!r} is invalid; expected an integer >= {minimum}")
@@ -77,7 +96,9 @@ class Scheduler:
     """Base of all schedulers: an ask/tell state machine with no I/O, clock or Ray.
 
     Args:
-        sampler: proposes configurations (random, grid, TPE).
+        sampler: proposes configurations (random, grid, TPE); None for a declaration,
+            a scheduler that :func:`hpo.search` turns into settings (``given`` holds the
+            arguments as given) and builds again with the search's sampler.
         max_epochs: R, the most epochs any trial may get.
         mode: "max" or "min" of the objective; scores are minimised internally.
         seed: the study's seed, from which each trial's seed is derived.
@@ -95,10 +116,18 @@ class Scheduler:
     #: state can be searched by it.
     pauses_trials = True
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> Scheduler:
+        # What the caller gave, by name (``given``): a scheduler built without a sampler is a
+        # declaration that :func:`hpo.search` turns into settings
+        # (:func:`hpo.registry.settings_of`), so that a study records names and numbers only.
+        self = super().__new__(cls)
+        self.given = _arguments(cls, args, kwargs)
+        return self
+
     def __init__(
         self,
-        sampler: Sampler,
-        max_epochs: int,
+        sampler: Sampler | None = None,
+        max_epochs: int | None = None,
         *,
         mode: str | Mode = "max",
         seed: int = 0,
@@ -187,7 +216,7 @@ class Scheduler:
         if report.epoch < trial.target:  # a rule's check point, not a milestone
             self._queue.appendleft(self._resume_suggestion(trial, trial.target))
             return Decision.CONTINUE
-        self.sampler.observe(trial.config, trial.epochs, score)
+        self.sampler.observe(trial.config, trial.epochs, score)  # type: ignore[union-attr]
         return self._at_milestone(trial)
 
     def on_failure(self, trial_id: int, reason: str) -> None:
@@ -237,6 +266,12 @@ class Scheduler:
     def _sample(self) -> dict[str, Any] | None:
         if self._sampler_exhausted:
             return None
+        if self.sampler is None:
+            raise RuntimeError(
+                f"this {type(self).__name__} has no sampler: build it with one "
+                f"({type(self).__name__}(RandomSampler(space), ...)), or hand it to "
+                "hpo.search(train, space, scheduler=...), which gives it the search's"
+            )
         config = self.sampler.sample()
         if config is None:
             self._sampler_exhausted = True

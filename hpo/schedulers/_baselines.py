@@ -30,9 +30,9 @@ class RandomSearch(Scheduler):
 
     def __init__(
         self,
-        sampler: Sampler,
-        n_configs: int,
-        max_epochs: int,
+        sampler: Sampler | None = None,
+        n_configs: int | None = None,
+        max_epochs: int | None = None,
         *,
         eta: int = 3,
         min_epochs: int = 1,
@@ -82,8 +82,8 @@ class GridSearch(RandomSearch):
 
     def __init__(
         self,
-        sampler: GridSampler,
-        max_epochs: int,
+        sampler: GridSampler | None = None,
+        max_epochs: int | None = None,
         *,
         eta: int = 3,
         min_epochs: int = 1,
@@ -93,7 +93,10 @@ class GridSearch(RandomSearch):
         resource: str = "epochs",
     ) -> None:
         if not isinstance(sampler, GridSampler):
-            raise ValueError("GridSearch needs a GridSampler over a grid space")
+            raise ValueError(
+                "GridSearch needs a GridSampler over a grid space (hpo.search(..., "
+                "scheduler='grid') builds one from the search's space)"
+            )
         super().__init__(
             sampler, sampler.size, max_epochs, eta=eta, min_epochs=min_epochs, mode=mode,
             seed=seed, stopping=stopping, resource=resource,

@@ -73,7 +73,7 @@ class BracketScheduler(Scheduler):
 
     def __init__(
         self,
-        sampler: Sampler,
+        sampler: Sampler | None,
         brackets: Sequence[Bracket],
         *,
         keep: Callable[[int], int],

@@ -43,8 +43,8 @@ class HyperBand(BracketScheduler):
 
     def __init__(
         self,
-        sampler: Sampler,
-        max_epochs: int,
+        sampler: Sampler | None = None,
+        max_epochs: int | None = None,
         *,
         eta: int = 3,
         min_epochs: int = 1,

@@ -50,8 +50,8 @@ class SuccessiveHalving(BracketScheduler):
 
     def __init__(
         self,
-        sampler: Sampler,
-        n_configs: int,
+        sampler: Sampler | None = None,
+        n_configs: int | None = None,
         *,
         budget: int | None = None,
         max_epochs: int | None = None,

@@ -41,9 +41,9 @@ class OneEpochTopK(BracketScheduler):
 
     def __init__(
         self,
-        sampler: Sampler,
-        n_configs: int,
-        max_epochs: int,
+        sampler: Sampler | None = None,
+        n_configs: int | None = None,
+        max_epochs: int | None = None,
         *,
         k: int | None = None,
         budget: int | None = None,
