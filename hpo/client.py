@@ -268,7 +268,14 @@ class Study:
         if info.get("pauses_trials", True):
             why = f"{who} never calls trial.checkpoint(state)"
             raise ContractError(no_state_refusal(f"study {self.name!r}", why, scheduler))
-        label = f"{scheduler} with stop_only" if scheduler == "asha" else scheduler
+        from hpo.registry import find_scheduler
+
+        entry = find_scheduler(scheduler)  # a form that pauses by default runs stop-only here
+        label = (
+            f"{scheduler} with stop_only"
+            if entry and entry.pauses and entry.stop_only
+            else scheduler
+        )
         return no_state_note(who, label)
 
     def run(
