@@ -21,6 +21,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "search": "hpo.api",
     "SettingsError": "hpo.settings",
+    "HpoError": "hpo.errors",
     "uniform": "hpo.space",
     "loguniform": "hpo.space",
     "randint": "hpo.space",

@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from hpo.errors import HpoError
 from hpo.function_trial import (
     NOTHING,
     CheckpointClock,
@@ -61,7 +62,7 @@ log = logging.getLogger("hpo.client")
 RETRIED_STATUS = frozenset({502, 503, 504})
 
 
-class ClientError(RuntimeError):
+class ClientError(HpoError, RuntimeError):
     """The server refused a request (``status``, and its one-sentence ``message``)."""
 
     def __init__(self, status: int, message: str) -> None:

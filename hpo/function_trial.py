@@ -49,12 +49,14 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from hpo.errors import HpoError
+
 TrainFunction = Callable[[dict[str, Any], Any], Any]
 
 CONTINUE, PAUSE, STOP = "continue", "pause", "stop"
 
 
-class ContractError(ValueError):
+class ContractError(HpoError, ValueError):
     """A function (or class) that does not follow the contract it was named for."""
 
 

@@ -45,8 +45,10 @@ from typing import Any
 import numpy as np
 import yaml
 
+from hpo.errors import HpoError
 
-class SpaceError(ValueError):
+
+class SpaceError(HpoError, ValueError):
     """A malformed search space; the message names the file, the key and the problem."""
 
 

@@ -36,6 +36,7 @@ from typing import Any
 
 import pandas as pd
 
+from hpo.errors import HpoError
 from hpo.types import Event, Suggestion
 
 SCHEMA = """
@@ -126,7 +127,7 @@ CREATE INDEX IF NOT EXISTS epochs_by_time ON epochs (study_id, ended_at);
 """
 
 
-class StoreError(ValueError):
+class StoreError(HpoError, ValueError):
     """A study that does not exist, already exists, or is being written by another search."""
 
 

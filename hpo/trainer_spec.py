@@ -9,12 +9,14 @@ import inspect
 from dataclasses import dataclass, field
 from typing import Any
 
+from hpo.errors import HpoError
+
 CONTRACT = ("setup", "step", "save", "restore")
 #: The contract of a trainer whose resource is training samples: refit on ``n`` of them.
 SAMPLES_CONTRACT = ("setup", "fit", "save", "restore")
 
 
-class SettingsError(ValueError):
+class SettingsError(HpoError, ValueError):
     """Settings that cannot run: one line naming the setting and what was expected."""
 
 

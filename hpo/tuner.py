@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from hpo.errors import HpoError
 from hpo.runners._base import Checkpoint, EpochResult, TrialResult, is_diverged
 from hpo.schedulers import Scheduler, TrialRecord, TrialStatus
 from hpo.types import Decision, Event, EventKind, Report, Suggestion
@@ -155,7 +156,7 @@ class Progress:
     workers: int | None = None  # live workers, where the runner knows (Ray)
 
 
-class ReplayError(RuntimeError):
+class ReplayError(HpoError, RuntimeError):
     """The recorded log does not replay into the same decisions (code or settings changed)."""
 
 

@@ -31,6 +31,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from hpo.errors import HpoError
 from hpo.launch import make_plan
 from hpo.runners._base import EpochResult, is_diverged
 from hpo.settings import SearchSettings
@@ -42,7 +43,7 @@ TRAINING = "training"  # the client trains the trial
 HOLDING = "holding"  # the trial paused; its client is expected to upload the checkpoint
 
 
-class ServiceError(Exception):
+class ServiceError(HpoError):
     """A request the service refuses; ``status`` is the HTTP status it maps to."""
 
     status = 400

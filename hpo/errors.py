@@ -1,0 +1,25 @@
+"""One base for every error hpo raises on purpose: :class:`HpoError`.
+
+An ``HpoError``'s message is one line that says what is wrong and what was expected, in
+the words of the settings (``max_epochs``, not ``--max-epochs``): the CLI prints it after
+``error:`` and exits 2, the service sends it to the client as the response's ``detail``,
+``hpo.search`` raises it. Each family keeps the builtin base it had (``ValueError`` for bad
+values), so ``except ValueError`` still catches a bad setting.
+
+The families: :class:`~hpo.trainer_spec.SettingsError` (settings that cannot run),
+:class:`~hpo.space.SpaceError` (a malformed search space),
+:class:`~hpo.function_trial.ContractError` (a trainer that does not keep its contract),
+:class:`~hpo.store.StoreError` (a study that is missing, exists, or is being written),
+:class:`~hpo.tuner.ReplayError` (a recorded log that no longer replays),
+:class:`~hpo.service.ServiceError` (a request the service refuses, with its HTTP status),
+:class:`~hpo.client.ClientError` (what a server refused, seen by a client).
+"""
+
+from __future__ import annotations
+
+
+class HpoError(Exception):
+    """Base of every error hpo raises on purpose; its message is one line safe to show."""
+
+
+__all__ = ["HpoError"]
