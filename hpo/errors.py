@@ -19,7 +19,18 @@ from __future__ import annotations
 
 
 class HpoError(Exception):
-    """Base of every error hpo raises on purpose; its message is one line safe to show."""
+    """Base of every error hpo raises on purpose.
+
+    Args:
+        message: one line for the person who made the call (it may name a local path).
+        public: what may be shown to a remote client instead, when the message holds
+            something only the caller's machine should see (the server's file paths, the
+            names of other studies); the message itself by default.
+    """
+
+    def __init__(self, message: str = "", *, public: str | None = None) -> None:
+        super().__init__(message)
+        self.public = message if public is None else public
 
 
 __all__ = ["HpoError"]
