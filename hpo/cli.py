@@ -838,14 +838,12 @@ def report(study: str, folds: int, repeats: int, storage: str) -> None:
 @click.option(
     "--methods", cls=_LazyHelp, default="all", show_default=True, help_from=_compare_methods_help
 )
-@click.option(
-    "--max-epochs", type=click.IntRange(min=1), help="R. [default: from the file, else 27]"
-)
-@click.option("--min-epochs", type=click.IntRange(min=1), help="r. [default: 1]")
-@click.option("--eta", type=click.IntRange(min=2), help="η. [default: 3]")
-@click.option("--dataset", help="Bundled name or CSV/Parquet file.")
-@click.option("--target", help="Label column of a dataset file.")
-@click.option("--trainer", help="module:Class following the trainer contract.")
+@setting_option("max_epochs", type=click.IntRange(min=1), help="R.")
+@setting_option("min_epochs", type=click.IntRange(min=1), help="r.")
+@setting_option("eta", type=click.IntRange(min=2), help="η.")
+@setting_option("dataset", help="Bundled name or CSV/Parquet file.")
+@setting_option("target", help="Label column of a dataset file.")
+@setting_option("trainer", help="module:Class following the trainer contract.")
 @click.option("--name", help="Name of the comparison. [default: compare-SPACE-TIME]")
 @click.option(
     "--html", "html_file", type=click.Path(dir_okay=False), help="[default: results/NAME.html]"
