@@ -16,7 +16,15 @@ from typing import Any
 import click
 
 from hpo import registry
-from hpo.settings import SearchSettings, SettingsError
+from hpo.settings import (
+    EXECUTORS,
+    MODES,
+    RESOURCES,
+    TASKS,
+    SearchSettings,
+    SettingsError,
+    shown_default,
+)
 from hpo.space import SpaceError
 from hpo.store import DEFAULT_STORAGE, StoreError, StudyReader
 
@@ -132,142 +140,184 @@ def cli() -> None:
     """Hyperparameter search with successive halving, HyperBand and ASHA on Ray."""
 
 
+# -- the settings' options: one declaration each, their defaults read from SearchSettings ------
+
+#: Settings with a fixed set of values: their options are choices of them (the registry's
+#: names as it holds them when the command runs).
+_CHOICES: dict[str, Callable[[], click.ParamType]] = {
+    "scheduler": lambda: _Registered(registry.scheduler_names),
+    "sampler": lambda: _Registered(registry.sampler_names),
+    "resource": lambda: click.Choice(RESOURCES),
+    "mode": lambda: click.Choice(MODES),
+    "task": lambda: click.Choice(TASKS),
+    "executor": lambda: click.Choice(EXECUTORS),
+}
+
+
+def setting_option(name: str, *decls: str, help: str = "", **kwargs: Any) -> Callable[[Any], Any]:
+    """The option of the setting ``name`` (``--max-epochs`` for ``max_epochs``): its help ends
+    with the setting's default read from :class:`SearchSettings`, its type is the setting's
+    choices when it has a fixed set. Click passes None when it is not given, so only the
+    options given override a value in the YAML file (the default is shown, never supplied)."""
+    if name in _CHOICES:
+        kwargs.setdefault("type", _CHOICES[name]())
+    shown = f"[default: {shown_default(name)}]"
+    return click.option(*(decls or (f"--{name.replace('_', '-')}",)), name,
+                        help=f"{help} {shown}" if help else shown, **kwargs)  # fmt: skip
+
+
+#: The options of ``hpo run``'s settings, in the order ``--help`` lists them; ``hpo submit``
+#: takes the same ones, less those that only a local search reads (``_SUBMIT_SETTINGS``).
+_SETTING_OPTIONS = {
+    "scheduler": setting_option("scheduler", help="The algorithm."),
+    "sampler": setting_option("sampler", help="How new configurations are chosen."),
+    "max_epochs": setting_option(
+        "max_epochs",
+        type=click.IntRange(min=1),
+        help="R: the most epochs any trial gets; the last rung.",
+    ),
+    "min_epochs": setting_option(
+        "min_epochs",
+        type=click.IntRange(min=1),
+        help="r: epochs before a trial's first judgement. asha, pasha, sh (eta form), random "
+        "and grid: the first rung, rungs r, r*eta, r*eta^2, ... and R (r=2, R=81, eta=3: 2, 6, "
+        "18, 54, 81); hyperband: the paper's brackets R*eta^-s, s <= log_eta(R/r), so its "
+        "first rung is r only when R is r times a power of eta.",
+    ),
+    "eta": setting_option(
+        "eta",
+        type=click.IntRange(min=2),
+        help="Keep the top 1/eta at each rung (scikit-learn's factor).",
+    ),
+    "budget": setting_option(
+        "budget",
+        type=click.IntRange(min=1),
+        help="Total epochs (sh: the report's form; asha, random).",
+    ),
+    "n_configs": setting_option(
+        "n_configs",
+        type=click.IntRange(min=1),
+        help="Configurations to start (sh, asha, random). sh: eta^k for its k+1 rungs; with "
+        "samples, scikit-learn's: the grid, or max-resources // min-resources.",
+    ),
+    "stop_only": setting_option(
+        "stop_only",
+        is_flag=True,
+        default=None,
+        help="asha: continue the top 1/eta at each rung at once and stop the rest, never "
+        "pausing a trial (a train function that keeps no state needs this, or random).",
+    ),
+    "resource": setting_option(
+        "resource",
+        help="What rungs hand out: epochs, or training samples (each rung refits on more, as "
+        "scikit-learn's halving).",
+    ),
+    "max_resources": setting_option(
+        "max_resources",
+        type=click.IntRange(min=1),
+        help="samples: the most a trial gets (scikit-learn's max_resources).",
+    ),
+    "min_resources": setting_option(
+        "min_resources",
+        type=_MinResources(),
+        help="samples: the first rung (scikit-learn's min_resources): an integer, smallest (2 "
+        "per fold and class) or exhaust (sh: the largest first rung whose last rung fits in "
+        "--max-resources). sh then runs scikit-learn's halving schedule exactly: the top "
+        "ceil(n/eta) go on to eta times the samples, fewer rungs when candidates are few.",
+    ),
+    "iterations": setting_option(
+        "iterations",
+        type=click.IntRange(min=1),
+        help="Run the brackets this many times (hyperband, sh).",
+    ),
+    "workers": setting_option("workers", type=click.IntRange(min=1), help="Parallel workers."),
+    "seed": setting_option("seed", type=int, help="The study's seed."),
+    "metric": setting_option("metric", help="The metric to optimise, as the trainer reports it."),
+    "mode": setting_option("mode", help="Maximise or minimise it."),
+    "dataset": setting_option(
+        "dataset", help="Bundled name (digits, breast_cancer, wine, iris) or CSV/Parquet file."
+    ),
+    "target": setting_option("target", help="Label column of a dataset file."),
+    "task": setting_option("task", help="What the target is (auto: from the target column)."),
+    "preprocess": setting_option(
+        "preprocess",
+        "--preprocess/--no-preprocess",
+        default=None,
+        help="One-hot encode categorical columns and impute missing values, fitted on the "
+        "training part.",
+    ),
+    "trainer": setting_option(
+        "trainer",
+        help="module:Class following the trainer contract, or module:function(config, trial).",
+    ),
+    "executor": setting_option("executor", help="Where trials train."),
+    "ray_address": setting_option(
+        "ray_address", help="Join this Ray cluster (e.g. auto) instead of starting local Ray."
+    ),
+    "working_dir": setting_option(
+        "working_dir",
+        type=click.Path(exists=True, file_okay=False),
+        help="With --ray-address: the folder shipped to every node (Ray's runtime_env).",
+    ),
+    "wait_for_workers": setting_option(
+        "wait_for_workers",
+        type=click.FloatRange(min=0, max=86_400),
+        help="Seconds to wait for --workers free CPUs on the cluster before starting with "
+        "fewer (0: start with what is free).",
+    ),
+    "gpus_per_trial": setting_option(
+        "gpus_per_trial",
+        type=click.FloatRange(min=0),
+        help="GPUs (or a fraction) each Ray worker reserves (0: CPUs only).",
+    ),
+    "trial_timeout": setting_option(
+        "trial_timeout",
+        type=click.FloatRange(min=0, min_open=True),
+        help="Seconds an assignment may take; past them the trial fails.",
+    ),
+    "max_failures": setting_option(
+        "max_failures",
+        type=click.IntRange(min=0),
+        help="Retries of an assignment whose worker died.",
+    ),
+}
+
+#: ``hpo submit``'s settings: the server runs the search, so those read only where the search
+#: starts (the resource, Ray's code and free CPUs) are not among them, and some mean the server.
+_SUBMIT_SETTINGS = [n for n in _SETTING_OPTIONS if n not in ("stop_only", "resource", "max_resources",
+                    "min_resources", "working_dir", "wait_for_workers")]  # fmt: skip
+_ON_THE_SERVER = {
+    "workers": setting_option(
+        "workers", type=click.IntRange(min=1), help="The server's workers for it."
+    ),
+    "dataset": setting_option("dataset", help="Dataset name, or a file on the server."),
+    "trainer": setting_option("trainer", help="module:Class importable on the server."),
+    "ray_address": setting_option("ray_address", help="A Ray cluster the server joins for it."),
+}
+
+
+def _setting_options(names: list[str], replaced: dict[str, Any] | None = None) -> Callable[[Any], Any]:  # fmt: skip
+    """Apply the options of these settings (``replaced`` ones instead of the shared ones)."""
+    chosen = [{**_SETTING_OPTIONS, **(replaced or {})}[n] for n in names]
+
+    def apply(f: Any) -> Any:
+        for option in reversed(chosen):  # click lists options in the order they are applied
+            f = option(f)
+        return f
+
+    return apply
+
+
+study_option = click.option("--study", "study_name", help="Study name. [default: SPACE-SCHEDULER-TIME]")  # fmt: skip
+
+
 # -- run and resume -------------------------------------------------------------------------------
 
 
 @cli.command()
 @click.argument("space_file", metavar="SPACE.yaml", type=click.Path(dir_okay=False))
-@click.option(
-    "--scheduler", type=_Registered(registry.scheduler_names), help="[default: hyperband]"
-)
-@click.option(
-    "--sampler",
-    type=_Registered(registry.sampler_names),
-    help="How new configurations are chosen. [default: random]",
-)
-@click.option(
-    "--max-epochs",
-    type=click.IntRange(min=1),
-    help="R: the most epochs any trial gets; the last rung. [default: 27]",
-)
-@click.option(
-    "--min-epochs",
-    type=click.IntRange(min=1),
-    help="r: epochs before a trial's first judgement. asha, pasha, sh (eta form), random "
-    "and grid: the first rung, rungs r, r*eta, r*eta^2, ... and R (r=2, R=81, eta=3: 2, 6, "
-    "18, 54, 81); hyperband: the paper's brackets R*eta^-s, s <= log_eta(R/r), so its "
-    "first rung is r only when R is r times a power of eta. [default: 1]",
-)
-@click.option(
-    "--eta",
-    type=click.IntRange(min=2),
-    help="Keep the top 1/eta at each rung (scikit-learn's factor). [default: 3]",
-)
-@click.option(
-    "--budget",
-    type=click.IntRange(min=1),
-    help="Total epochs (sh: the report's form; asha, random).",
-)
-@click.option(
-    "--n-configs",
-    type=click.IntRange(min=1),
-    help="Configurations to start (sh, asha, random). [default sh: eta^k for its k+1 rungs; "
-    "with samples, scikit-learn's: the grid, or max-resources // min-resources]",
-)
-@click.option(
-    "--stop-only",
-    is_flag=True,
-    default=None,
-    help="asha: continue the top 1/eta at each rung at once and stop the rest, never "
-    "pausing a trial (a train function that keeps no state needs this, or random).",
-)
-@click.option(
-    "--resource",
-    type=click.Choice(["epochs", "samples"]),
-    help="What rungs hand out: epochs, or training samples (each rung refits on more, as "
-    "scikit-learn's halving). [default: epochs]",
-)
-@click.option(
-    "--max-resources",
-    type=click.IntRange(min=1),
-    help="samples: the most a trial gets (scikit-learn's max_resources). [default: all]",
-)
-@click.option(
-    "--min-resources",
-    type=_MinResources(),
-    help="samples: the first rung (scikit-learn's min_resources): an integer, smallest (2 per "
-    "fold and class) or exhaust (sh: the largest first rung whose last rung fits in "
-    "--max-resources). sh then runs scikit-learn's halving schedule exactly: the top "
-    "ceil(n/eta) go on to eta times the samples, fewer rungs when candidates are few. "
-    "[default: smallest]",
-)
-@click.option(
-    "--iterations",
-    type=click.IntRange(min=1),
-    help="Run the brackets this many times (hyperband, sh). [default: 1]",
-)
-@click.option(
-    "--workers", type=click.IntRange(min=1), help="Parallel workers. [default: one per CPU]"
-)
-@click.option("--seed", type=int, help="The study's seed. [default: 0]")
-@click.option("--study", "study_name", help="Study name. [default: SPACE-SCHEDULER-TIME]")
-@click.option(
-    "--metric", help="The metric to optimise, as the trainer reports it. [default: val_accuracy]"
-)
-@click.option(
-    "--mode", type=click.Choice(["max", "min"]), help="Maximise or minimise it. [default: max]"
-)
-@click.option(
-    "--dataset", help="Bundled name (digits, breast_cancer, wine, iris) or CSV/Parquet file."
-)
-@click.option("--target", help="Label column of a dataset file.")
-@click.option(
-    "--task",
-    type=click.Choice(["auto", "classification", "regression"]),
-    help="What the target is. [default: auto, from the target column]",
-)
-@click.option(
-    "--preprocess/--no-preprocess",
-    default=None,
-    help="One-hot encode categorical columns and impute missing values, fitted on the "
-    "training part. [default: on]",
-)
-@click.option(
-    "--trainer",
-    help="module:Class following the trainer contract, or module:function(config, trial). "
-    "[default: trainers.mlp:MLPTrainer]",
-)
-@click.option("--executor", type=click.Choice(["ray", "serial"]), help="[default: ray]")
-@click.option(
-    "--ray-address", help="Join this Ray cluster (e.g. auto) instead of starting local Ray."
-)
-@click.option(
-    "--working-dir",
-    type=click.Path(exists=True, file_okay=False),
-    help="With --ray-address: the folder shipped to every node (Ray's runtime_env). "
-    "[default: the current folder if the trainer's module is in it]",
-)
-@click.option(
-    "--wait-for-workers",
-    type=click.FloatRange(min=0, max=86_400),
-    help="Seconds to wait for --workers free CPUs on the cluster before starting with fewer. "
-    "[default: 0, start with what is free]",
-)
-@click.option(
-    "--gpus-per-trial",
-    type=click.FloatRange(min=0),
-    help="GPUs (or a fraction) each Ray worker reserves. [default: 0, CPUs only]",
-)
-@click.option(
-    "--trial-timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    help="Seconds an assignment may take; past them the trial fails.",
-)
-@click.option(
-    "--max-failures",
-    type=click.IntRange(min=0),
-    help="Retries of an assignment whose worker died. [default: 2]",
-)
+@study_option
+@_setting_options(list(_SETTING_OPTIONS))
 @click.option("--dry-run", is_flag=True, help="Print the plan and exit.")
 @storage_option
 def run(
@@ -733,31 +783,8 @@ def worker(url: str, study_name: str, trainer: str, dataset: str, target: str | 
 @click.option("--server", required=True, metavar="URL", help="The hpo server to run it.")
 @token_option
 @ca_option
-@click.option("--study", "study_name", help="Study name. [default: SPACE-SCHEDULER-TIME]")
-@click.option(
-    "--scheduler", type=_Registered(registry.scheduler_names), help="[default: hyperband]"
-)
-@click.option("--sampler", type=_Registered(registry.sampler_names), help="[default: random]")
-@click.option("--max-epochs", type=click.IntRange(min=1), help="R. [default: 27]")
-@click.option("--min-epochs", type=click.IntRange(min=1), help="r. [default: 1]")
-@click.option("--eta", type=click.IntRange(min=2), help="η. [default: 3]")
-@click.option("--budget", type=click.IntRange(min=1), help="Total epochs.")
-@click.option("--n-configs", type=click.IntRange(min=1), help="Configurations to start.")
-@click.option("--iterations", type=click.IntRange(min=1), help="Repeat the brackets.")
-@click.option("--workers", type=click.IntRange(min=1), help="The server's workers for it.")
-@click.option("--seed", type=int, help="The study's seed. [default: 0]")
-@click.option("--metric", help="The metric to optimise. [default: val_accuracy]")
-@click.option("--mode", type=click.Choice(["max", "min"]), help="[default: max]")
-@click.option("--dataset", help="Dataset name, or a file on the server.")
-@click.option("--target", help="Label column of a dataset file.")
-@click.option("--task", type=click.Choice(["auto", "classification", "regression"]))
-@click.option("--preprocess/--no-preprocess", default=None)
-@click.option("--trainer", help="module:Class importable on the server.")
-@click.option("--executor", type=click.Choice(["ray", "serial"]), help="[default: ray]")
-@click.option("--ray-address", help="A Ray cluster the server joins for it.")
-@click.option("--gpus-per-trial", type=click.FloatRange(min=0))
-@click.option("--trial-timeout", type=click.FloatRange(min=0, min_open=True))
-@click.option("--max-failures", type=click.IntRange(min=0))
+@study_option
+@_setting_options(_SUBMIT_SETTINGS, _ON_THE_SERVER)
 def submit(space_file: str, server: str, token: str | None, ca: str | None,
            study_name: str | None, **options: Any) -> None:  # fmt: skip
     """Hand a search to a server (hpo serve), which runs it on its own workers."""
@@ -811,14 +838,12 @@ def report(study: str, folds: int, repeats: int, storage: str) -> None:
 @click.option(
     "--methods", cls=_LazyHelp, default="all", show_default=True, help_from=_compare_methods_help
 )
-@click.option(
-    "--max-epochs", type=click.IntRange(min=1), help="R. [default: from the file, else 27]"
-)
-@click.option("--min-epochs", type=click.IntRange(min=1), help="r. [default: 1]")
-@click.option("--eta", type=click.IntRange(min=2), help="η. [default: 3]")
-@click.option("--dataset", help="Bundled name or CSV/Parquet file.")
-@click.option("--target", help="Label column of a dataset file.")
-@click.option("--trainer", help="module:Class following the trainer contract.")
+@setting_option("max_epochs", type=click.IntRange(min=1), help="R.")
+@setting_option("min_epochs", type=click.IntRange(min=1), help="r.")
+@setting_option("eta", type=click.IntRange(min=2), help="η.")
+@setting_option("dataset", help="Bundled name or CSV/Parquet file.")
+@setting_option("target", help="Label column of a dataset file.")
+@setting_option("trainer", help="module:Class following the trainer contract.")
 @click.option("--name", help="Name of the comparison. [default: compare-SPACE-TIME]")
 @click.option(
     "--html", "html_file", type=click.Path(dir_okay=False), help="[default: results/NAME.html]"

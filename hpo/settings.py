@@ -20,8 +20,17 @@ from hpo.space import SearchSpace, SpaceError, read_yaml
 from hpo.trainer_spec import SettingsError, TrainerSpec
 
 EXECUTORS = ("ray", "serial")
+MODES = ("max", "min")
+RESOURCES = ("epochs", "samples")
+TASKS = ("auto", "classification", "regression")
 MIN_RESOURCES_RULES = ("smallest", "exhaust")  # scikit-learn's names for min_resources
 RULES = {"median": MedianStopping, "patience": Patience, "extrapolation": CurveExtrapolation}
+
+
+def _meaning(default: Any, means: str) -> Any:
+    """A default that stands for something else (None, or 0 workers): ``means`` says what,
+    and ``--help`` and the README show it instead of the bare value (:func:`shown_default`)."""
+    return field(default=default, metadata={"means": means})
 
 
 @dataclass
@@ -40,31 +49,32 @@ class SearchSettings:
     # default to what the data allows, as scikit-learn's "smallest" and all samples;
     # min_resources may also be "exhaust", scikit-learn's rule for sh).
     resource: str = "epochs"
-    max_resources: int | None = None
-    min_resources: int | str | None = None
+    max_resources: int | None = _meaning(None, "every sample")
+    min_resources: int | str | None = _meaning(None, "smallest")
     eta: int = 3
-    budget: int | None = None
-    n_configs: int | None = None
+    budget: int | None = _meaning(None, "none")
+    n_configs: int | None = _meaning(None, "the scheduler's")
     iterations: int = 1
     stop_only: bool = False
     stopping: list[dict[str, Any]] = field(default_factory=list)
-    workers: int = 0  # 0: one per CPU
+    workers: int = _meaning(0, "one per CPU")
     seed: int = 0
     metric: str = "val_accuracy"
     mode: str = "max"
     trainer: str = "trainers.mlp:MLPTrainer"
     trainer_options: dict[str, Any] = field(default_factory=dict)
     dataset: str = "digits"
-    target: str | None = None
+    target: str | None = _meaning(None, "none")
     task: str = "auto"  # classification, regression, or auto (from the target column)
     preprocess: bool = True  # one-hot encode categorical columns, impute missing values
     executor: str = "ray"
-    ray_address: str | None = None
-    working_dir: str | None = None  # what travels to a cluster's nodes (default: see code_env)
+    ray_address: str | None = _meaning(None, "local Ray")
+    # What travels to a cluster's nodes (hpo.runners._ray.code_env).
+    working_dir: str | None = _meaning(None, "the current folder if the trainer's module is in it")
     wait_for_workers: float = 0.0  # seconds to wait for --workers free CPUs (0: start with fewer)
     gpus_per_trial: float = 0.0  # GPUs each Ray worker reserves (PyTorch trainers use them)
     max_failures: int = 2
-    trial_timeout: float | None = None
+    trial_timeout: float | None = _meaning(None, "none")
     lease_seconds: float = 60.0  # the service: how long a client may go silent on a trial
 
     # -- construction and validation -------------------------------------------------------------
@@ -143,8 +153,8 @@ class SearchSettings:
         choice("scheduler", registry.scheduler_names())
         choice("sampler", registry.sampler_names())
         choice("executor", EXECUTORS)
-        choice("mode", ("max", "min"))
-        choice("resource", ("epochs", "samples"))
+        choice("mode", MODES)
+        choice("resource", RESOURCES)
         integer("max_resources", 1, optional=True)
         if self.min_resources not in MIN_RESOURCES_RULES:
             try:
@@ -154,7 +164,7 @@ class SearchSettings:
                     f"{prefix}min_resources={self.min_resources!r} is invalid; expected an "
                     f"integer >= 1, {' or '.join(MIN_RESOURCES_RULES)}"
                 ) from None
-        choice("task", ("auto", "classification", "regression"))
+        choice("task", TASKS)
         for key, kinds in (("metric", (str,)), ("trainer", (str,)), ("dataset", (str, type(None))),
                            ("target", (str, type(None))), ("ray_address", (str, type(None)))):  # fmt: skip
             if not isinstance(getattr(self, key), kinds):
@@ -388,6 +398,25 @@ class SearchSettings:
         resolved = dataclasses.replace(self, max_resources=R, min_resources=r)
         resolved.validate()
         return resolved
+
+
+def shown_default(name: str) -> str:
+    """The default of setting ``name`` as ``--help`` and the README state it: what it stands
+    for when it is a placeholder (None, 0 workers), else the value as YAML writes it."""
+    (f,) = [f for f in dataclasses.fields(SearchSettings) if f.name == name]
+    if "means" in f.metadata:
+        return str(f.metadata["means"])
+    if f.default is not dataclasses.MISSING:
+        value = f.default
+    elif f.default_factory is not dataclasses.MISSING:
+        value = f.default_factory()
+    else:
+        raise ValueError(f"setting {name!r} has no default; it must be given")
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}"  # 60.0 as 60
+    return str(value)
 
 
 def space_grid_problem(space: SearchSpace) -> str:
