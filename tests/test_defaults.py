@@ -138,3 +138,15 @@ def test_defaults_readme_prose_agrees_with_search_settings() -> None:
             assert value.strip("`") == shown_default(name), (who, value)
             checked += 1
     assert checked >= 2, stated
+
+
+def test_readme_options_table_lists_the_registry_choices() -> None:
+    """The README's `--scheduler a|b|…` and `--sampler …` rows name what the registry holds."""
+    from hpo import registry
+
+    text = README.read_text()
+    for option, names in (("scheduler", registry.scheduler_names()),
+                          ("sampler", registry.sampler_names())):  # fmt: skip
+        shown = re.search(rf"`--{option} ([a-z|\\-]+)`", text)
+        assert shown, f"the README's options table has no --{option} row"
+        assert shown.group(1).replace("\\", "").split("|") == names
