@@ -262,6 +262,12 @@ def main() -> None:
         # runs absorb some of it; CPU time is less affected).
         "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "sides": SIDES,
+        "note": "Both sides run hpo.launch.run_study; they differ only in what is around it "
+        "(settings from Python objects or YAML and click; the result read back or the summary "
+        "printed). An in-process search takes a few tenths of a second, most of it waiting on "
+        "the function's thread hand-offs, so on a busy machine one run's wall time can vary "
+        "several times over and a median of few repetitions can flip: search_over_run_cpu is "
+        "the steadier figure, --repeats N a steadier median.",
         "cases": results,
     }
     write_report("api_overhead", report, args.quick, args.out)
