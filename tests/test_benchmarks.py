@@ -29,6 +29,31 @@ def test_scheduler_overhead_benchmark_runs_small(tmp_path) -> None:
     assert "decision_us" in out.stdout
 
 
+def test_api_overhead_benchmark_runs_quick(tmp_path) -> None:
+    """Both sides ran the same study in both ways, and every figure is there."""
+    out = subprocess.run(
+        [sys.executable, "bench/api_overhead.py", "--quick", "--out", str(tmp_path / "o.json")],
+        capture_output=True, text=True, check=True, cwd=ROOT, timeout=600,
+    )  # fmt: skip
+    report = json.loads((tmp_path / "o.json").read_text())
+    assert report["mode"] == "quick" and report["repeats"] == 3
+    assert set(report["cases"]) == {"random", "asha"}
+    assert set(report["sides"]) == {"in_process", "subprocess"}
+    for case in report["cases"].values():
+        assert case["same_study"] is True
+        assert case["trials"] == 100 and case["epochs"] >= 100
+        for way in ("in_process", "subprocess"):
+            figures = case[way]
+            for key in ("search_wall_s", "run_wall_s", "search_cpu_s", "run_cpu_s"):
+                assert figures[key] > 0, key
+            assert figures["search_over_run"] == pytest.approx(
+                figures["search_wall_s"] / figures["run_wall_s"], rel=0.01
+            )
+            assert isinstance(figures["meets_goal"], bool)
+            assert len(figures["search_wall_s_samples"]) == len(figures["run_wall_s_samples"]) == 3
+    assert "search_over_run" in out.stdout
+
+
 def hidden(tmp_path: Path, *modules: str) -> dict[str, str]:
     """An environment whose Python cannot import ``modules`` (as if not installed)."""
     site = tmp_path / "hide"
