@@ -7,7 +7,7 @@ import pytest
 import hpo
 from hpo.client import ClientError, StudyOver
 from hpo.function_trial import ContractError, NoStateError
-from hpo.service._study import Conflict, Gone, Invalid, NotFound, ServiceError
+from hpo.service import Conflict, Gone, Invalid, NotFound, ServiceError
 from hpo.settings import SettingsError
 from hpo.space import SpaceError
 from hpo.store import StoreError, StudyNotFound
