@@ -89,6 +89,7 @@ def create_app(
         api += [study_writes(service, committed, waiters, storage),
                 trials_router(service, committed, waiters)]  # fmt: skip
     api += [study_reads(service, storage), export_router(storage)]
+    # A 405's Allow names the methods of the documentation's and the API's routes at its path.
     install_error_handlers(app, [*app.router.routes, *(r for router in api for r in router.routes)])
     _document(app, guarded=token is not None)
     app.add_middleware(Guard, token=token, max_body=max_body_bytes,

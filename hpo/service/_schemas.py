@@ -1,10 +1,11 @@
 """What the API takes and answers, for validation and for the OpenAPI document.
 
 Bodies are pydantic models that refuse unknown fields; answers are models that the
-document shows (those that are dataclasses of the service, an assignment and the answer to
-a measurement, are made from the dataclass: its fields are declared once). ``refusals(...)`` declares the error answers a route can give, all of
-them ``{"error": "one sentence"}``. Every integer a route takes is bounded (SQLite's
-INTEGER is 64-bit: a larger number would be an OverflowError, not a 4xx).
+document shows (an assignment and the answer to a measurement are made from the service's
+dataclasses, whose fields are declared once). ``refusals(...)`` declares the error answers
+a route can give, all of them ``{"error": "one sentence"}``. Every integer a route takes
+is bounded (SQLite's INTEGER is 64-bit: a larger number would be an OverflowError, not a
+4xx). Path parameters (``StudyName``, ``TrialId``) are declared here too.
 
 A study's ``space`` and ``settings`` are checked by :mod:`hpo.space` and
 :mod:`hpo.settings` (their messages name the key and the problem); the document shows
