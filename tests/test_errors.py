@@ -7,7 +7,7 @@ import pytest
 import hpo
 from hpo.client import ClientError, StudyOver
 from hpo.function_trial import ContractError, NoStateError
-from hpo.service._study import Conflict, Gone, Invalid, NotFound, ServiceError
+from hpo.service import Conflict, Gone, Invalid, NotFound, ServiceError
 from hpo.settings import SettingsError
 from hpo.space import SpaceError
 from hpo.store import StoreError, StudyNotFound
@@ -30,3 +30,20 @@ def test_bad_values_are_still_value_errors(family: type) -> None:
 def test_a_bad_setting_from_the_front_door_is_caught_as_hpo_error() -> None:
     with pytest.raises(hpo.HpoError, match="unknown setting"):
         hpo.search("trainers.toy:ToyTrainer", {"q": hpo.uniform(0, 1)}, shceduler="asha")
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "text"),
+    [(Gone("study 's' is over"), 410, "study 's' is over"),
+     (StudyNotFound("no study named 'x' in /srv/s.db; studies here: a", public="no study named 'x'"),
+      404, "no study named 'x'"),
+     (StudyNotFound("no study named 'x' in /srv/s.db; studies here: a"), 404, "no study named 'x'"),
+     (StoreError("cannot write to /srv/s.db: disk full", public="the database cannot be written"),
+      409, "the database cannot be written"),
+     (SettingsError("max_epochs=0 is invalid;\n  expected an integer ≥ 1"), 422,
+      "max_epochs=0 is invalid; expected an integer ≥ 1")],
+)  # fmt: skip
+def test_the_service_answers_an_error_by_its_type_with_its_public_text(error, status, text) -> None:
+    from hpo.service._errors import public_text, status_of
+
+    assert (status_of(error), public_text(error)) == (status, text)

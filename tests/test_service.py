@@ -367,7 +367,8 @@ def test_a_failed_group_commit_answers_every_waiting_request() -> None:
     """Whatever the commit raises, the requests waiting on it get a 503, never a hang."""
     import asyncio
 
-    from hpo.service._app import ServiceUnavailable, _GroupCommit
+    from hpo.service._commit import GroupCommit as _GroupCommit
+    from hpo.service._errors import ServiceUnavailable
 
     class Broken:
         def commit(self, studies) -> None:

@@ -7,6 +7,8 @@ managed searches run on its own Ray workers; the dashboard is served beside the 
 """
 
 from hpo.service._app import create_app
+from hpo.service._errors import Conflict, Gone, Invalid, NotFound, ServiceError
+from hpo.service._leases import Assignment, Told
 from hpo.service._server import (
     TLSFiles,
     is_loopback,
@@ -15,16 +17,7 @@ from hpo.service._server import (
     token_path,
 )
 from hpo.service._service import Service
-from hpo.service._study import (
-    Assignment,
-    Conflict,
-    Gone,
-    Invalid,
-    NotFound,
-    ServedStudy,
-    ServiceError,
-    Told,
-)
+from hpo.service._study import ServedStudy
 
 __all__ = [
     "Assignment",

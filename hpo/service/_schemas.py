@@ -1,9 +1,11 @@
 """What the API takes and answers, for validation and for the OpenAPI document.
 
 Bodies are pydantic models that refuse unknown fields; answers are models that the
-document shows. ``refusals(...)`` declares the error answers a route can give, all of
-them ``{"error": "one sentence"}``. Every integer a route takes is bounded (SQLite's
-INTEGER is 64-bit: a larger number would be an OverflowError, not a 4xx).
+document shows (an assignment and the answer to a measurement are made from the service's
+dataclasses, whose fields are declared once). ``refusals(...)`` declares the error answers
+a route can give, all of them ``{"error": "one sentence"}``. Every integer a route takes
+is bounded (SQLite's INTEGER is 64-bit: a larger number would be an OverflowError, not a
+4xx). Path parameters (``StudyName``, ``TrialId``) are declared here too.
 
 A study's ``space`` and ``settings`` are checked by :mod:`hpo.space` and
 :mod:`hpo.settings` (their messages name the key and the problem); the document shows
@@ -15,8 +17,10 @@ fill): a document that breaks one is refused with 422 and the rule in the senten
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any
+from dataclasses import fields
+from typing import Annotated, Any, get_type_hints
 
+from fastapi import Path
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -25,9 +29,11 @@ from pydantic import (
     StrictBool,
     StrictInt,
     WithJsonSchema,
+    create_model,
 )
 
 from hpo import registry
+from hpo.service._leases import Assignment, Told
 from hpo.settings import EXECUTORS, MIN_RESOURCES_RULES, RULES
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
@@ -54,6 +60,16 @@ def _whole_number(value: Any) -> Any:
 Metric = Annotated[float | None, BeforeValidator(_number_or_null)]
 # Constraints before the validator, so that the document shows them as minimum and maximum.
 Epoch = Annotated[StrictInt, Field(ge=1, le=MAX_EPOCH), BeforeValidator(_whole_number)]
+
+# What the paths of the routes take.
+StudyName = Annotated[str, Path(pattern=NAME_PATTERN, description="letters, digits, . _ -")]
+AnyStudyName = Annotated[str, Path(description="a study's name")]
+TrialId = Annotated[int, Path(ge=0, le=SQL_INT_MAX, description="a trial's number")]
+# Bodies that are bytes: a checkpoint, a Parquet export.
+BINARY = {"schema": {"type": "string", "format": "binary"}}
+CHECKPOINT_BODY = {"required": True, "description": "the trial's state: opaque bytes, not empty",
+                   "content": {"application/octet-stream":
+                               {"schema": {"type": "string", "format": "binary", "minLength": 1}}}}  # fmt: skip
 
 
 # -- a study's space and settings, as the document shows them -----------------------------------
@@ -245,30 +261,25 @@ class ErrorOut(BaseModel):
     error: str
 
 
-class AssignmentOut(BaseModel):
-    trial_id: int
-    config: dict[str, Any]
-    seed: int
-    from_epoch: int = Field(description="restore the checkpoint saved after this epoch (0: none)")
-    until_epoch: int = Field(description="train and report epochs from_epoch+1 … until_epoch")
-    resume: bool
-    lease: str
-    lease_seconds: float
-    bracket: int
-    rung: int
-    max_epochs: int
-    metric: str
-    resource: str = Field(
-        description="epochs, or samples: refit on until_epoch samples, report once"
+def _answer(name: str, shape: type, notes: dict[str, str]) -> type[BaseModel]:
+    """The model of an answer that is a dataclass of the service (its fields, in order, all
+    required: the answer always has them), with the document's words for some fields."""
+    hints = get_type_hints(shape)
+    return create_model(
+        name,
+        **{f.name: (hints[f.name], Field(description=notes.get(f.name))) for f in fields(shape)},
     )
 
 
-class ToldOut(BaseModel):
-    action: str = Field(description="continue | pause | stop")
-    until_epoch: int
-    checkpoint_wanted: bool = Field(
-        description="upload the trial's state now (a paused trial resumes from it)"
-    )
+AssignmentOut = _answer("AssignmentOut", Assignment, {
+    "from_epoch": "restore the checkpoint saved after this epoch (0: none)",
+    "until_epoch": "train and report epochs from_epoch+1 … until_epoch",
+    "resource": "epochs, or samples: refit on until_epoch samples, report once",
+})  # fmt: skip
+ToldOut = _answer("ToldOut", Told, {
+    "action": "continue | pause | stop",
+    "checkpoint_wanted": "upload the trial's state now (a paused trial resumes from it)",
+})  # fmt: skip
 
 
 REFUSALS = {

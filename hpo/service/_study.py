@@ -16,6 +16,9 @@ calls, on the same tape, as ``hpo run`` makes:
   lease runs out) a promotion of that trial is *parked*, so that nobody resumes a trial
   whose state has not arrived yet.
 
+Leases, assignments and answers are kept in :mod:`hpo.service._leases`, refusals typed
+in :mod:`hpo.service._errors`.
+
 Every call that changes something commits one transaction before it answers: a server
 killed at any moment restarts from the tape (``Tuner.replay``) with the leases it had
 handed out, and clients that retry get the answers they would have got.
@@ -25,94 +28,18 @@ No HTTP here and no clock of its own (``clock`` is injected): tested without a s
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
 from typing import Any
 
-from hpo.errors import HpoError
 from hpo.launch import make_plan
 from hpo.runners._base import EpochResult, is_diverged
+from hpo.service._errors import Conflict, Gone, Invalid, NotFound
+from hpo.service._leases import HOLDING, TRAINING, Assignment, Lease, LeaseBook, Told
 from hpo.settings import SearchSettings
 from hpo.store import StudyWriter
 from hpo.tuner import Tuner
 from hpo.types import Decision, Suggestion
-
-TRAINING = "training"  # the client trains the trial
-HOLDING = "holding"  # the trial paused; its client is expected to upload the checkpoint
-
-
-class ServiceError(HpoError):
-    """A request the service refuses; ``status`` is the HTTP status it maps to."""
-
-    status = 400
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class NotFound(ServiceError):
-    status = 404
-
-
-class Conflict(ServiceError):
-    status = 409
-
-
-class Gone(ServiceError):
-    status = 410
-
-
-class Invalid(ServiceError):
-    status = 422
-
-
-@dataclass
-class Lease:
-    """A client's hold on one trial: what it trains, and until when it must say something."""
-
-    trial_id: int
-    lease: str
-    client_id: str
-    state: str
-    from_epoch: int
-    until_epoch: int
-    attempt: int
-    expires_at: float
-
-
-@dataclass(frozen=True)
-class Assignment:
-    """What a client is asked to train: restore the checkpoint after ``from_epoch`` epochs
-    (when ``resume``), train epochs ``from_epoch + 1`` … ``until_epoch``, report each."""
-
-    trial_id: int
-    config: Mapping[str, Any]
-    seed: int
-    from_epoch: int
-    until_epoch: int
-    resume: bool
-    lease: str
-    lease_seconds: float
-    bracket: int
-    rung: int
-    max_epochs: int
-    metric: str
-    resource: str = "epochs"  # "samples": refit on until_epoch samples, report that once
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "config": dict(self.config)}
-
-
-@dataclass(frozen=True)
-class Told:
-    """The answer to a measurement: ``action`` and the assignment's (maybe new) end."""
-
-    action: str
-    until_epoch: int
-    checkpoint_wanted: bool = False
 
 
 class ServedStudy:
@@ -145,10 +72,8 @@ class ServedStudy:
             self.scheduler, None, writer, metric=settings.metric, max_failures=settings.max_failures
         )
         self.status = "running"
-        self.leases: dict[int, Lease] = {}  # by trial
-        self._by_client: dict[str, int] = {}
+        self.leases = LeaseBook(writer, clock, settings.lease_seconds)
         self._parked: dict[int, Suggestion] = {}  # promotions waiting for a checkpoint
-        self._expired: dict[int, int] = {}  # leases of a trial that ran out in a row
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -165,15 +90,10 @@ class ServedStudy:
         (their clients get ``lease_seconds`` from now to be heard again)."""
         study = cls(settings, writer, clock=clock, autocommit=autocommit)
         study.tuner.replay(writer.log())
-        now = clock()
-        for row in writer.leases():
-            lease = Lease(**{**row, "expires_at": now + settings.lease_seconds})
-            trial = study.scheduler.trials.get(lease.trial_id)
-            if trial is None or trial.status.is_over:
-                writer.drop_lease(lease.trial_id)
-                continue
-            study._hold(lease)
-            study._expired[lease.trial_id] = lease.attempt - 1  # leases lost in a row so far
+        trials = study.scheduler.trials
+        study.leases.take_back(
+            writer.leases(), lambda t: t not in trials or trials[t].status.is_over
+        )
         # A trial whose client still holds it goes on with that client, not with a new one.
         training = {t for t, lease in study.leases.items() if lease.state == TRAINING}
         study.tuner.forget_recovering(training)
@@ -184,8 +104,7 @@ class ServedStudy:
         """End the study now: leases are void, paused trials stay as they are."""
         if self.status != "running":
             return
-        for trial_id in list(self.leases):
-            self._drop(trial_id)
+        self.leases.drop_all()
         self._parked.clear()
         self.status = "stopped"
         self.writer.set_status("stopped")
@@ -201,19 +120,18 @@ class ServedStudy:
         None when nothing can start now. Raises :class:`Gone` once the study is over."""
         self.expire()
         self._check_open()
-        held = self._by_client.get(client_id)
-        if held is not None:
-            lease = self.leases[held]
+        lease = self.leases.of_client(client_id)
+        if lease is not None:
             if lease.state == TRAINING:
                 # The same assignment; a client asking again has lost its memory, so it
                 # starts from the latest checkpoint (epochs already recorded are acknowledged).
-                checkpoint = self.writer.checkpoint_epoch(held)
+                checkpoint = self.writer.checkpoint_epoch(lease.trial_id)
                 if checkpoint is not None and checkpoint > lease.from_epoch:
                     lease.from_epoch = checkpoint
-                    self.writer.put_lease(lease)
+                    self.leases.save(lease)
                     self._commit()
                 return self._assignment(lease)
-            self._release(held)  # a paused trial's client moved on without saving its state
+            self._release(lease.trial_id)  # a paused trial's client moved on without its state
         while True:
             s = self.tuner.next_assignment()
             if s is None:
@@ -227,12 +145,7 @@ class ServedStudy:
                 continue
             break
         from_epoch = (self.writer.checkpoint_epoch(s.trial_id) or 0) if s.resume else 0
-        lease = Lease(
-            s.trial_id, secrets.token_hex(8), client_id, TRAINING, from_epoch, s.until_epoch,
-            self._expired.get(s.trial_id, 0) + 1, self.clock() + self.settings.lease_seconds,
-        )  # fmt: skip
-        self._hold(lease)
-        self.writer.put_lease(lease)
+        lease = self.leases.give(s.trial_id, client_id, from_epoch, s.until_epoch)
         self._commit()
         return self._assignment(lease)
 
@@ -294,16 +207,16 @@ class ServedStudy:
             if s is None or s.trial_id != trial_id:
                 raise RuntimeError(f"the scheduler did not queue trial {trial_id}'s continuation")
             lease.until_epoch = s.until_epoch
-            self._expired.pop(trial_id, None)
+            self.leases.kept(trial_id)
         elif decision is Decision.PAUSE:
             lease.state, lease.until_epoch = HOLDING, epoch
             checkpoint_wanted = True
-            self._expired.pop(trial_id, None)
+            self.leases.kept(trial_id)
         elif decision is Decision.STOP:
-            self._drop(trial_id)
-            self._expired.pop(trial_id, None)
+            self.leases.drop(trial_id)
+            self.leases.kept(trial_id)
         if trial_id in self.leases:
-            self._renew(lease)
+            self.leases.renew(lease)
         self._drop_ended()
         self._finish_if_done()
         if trial.status.is_over:  # e.g. paused, but the search ended with it: nothing resumes it
@@ -329,7 +242,7 @@ class ServedStudy:
         ):
             # Issued again from an older checkpoint: the client retrains epochs that are
             # already recorded; they are acknowledged, not recorded twice.
-            self._renew(lease)
+            self.leases.renew(lease)
             self._commit()
             return Told(Decision.CONTINUE.value, lease.until_epoch)
         raise Conflict(
@@ -340,7 +253,7 @@ class ServedStudy:
         """Keep a lease alive through a long epoch; says ``stop`` if the trial is gone."""
         self._trial(trial_id)
         lease = self._own(trial_id, lease_id)
-        self._renew(lease)
+        self.leases.renew(lease)
         self._commit()
         return Told(Decision.CONTINUE.value, lease.until_epoch)
 
@@ -348,7 +261,7 @@ class ServedStudy:
         """The client could not train the trial (an exception, bad state): it fails for good."""
         trial = self._trial(trial_id)
         self._own(trial_id, lease_id)
-        self._drop(trial_id)
+        self.leases.drop(trial_id)
         self._parked.pop(trial_id, None)  # a paused trial's promotion waited for its state
         if not trial.status.is_over:
             self.tuner.fail(trial_id, reason or "failed on the client, no reason given")
@@ -362,7 +275,7 @@ class ServedStudy:
         trial = self._trial(trial_id)
         lease = self._own(trial_id, lease_id)
         if trial.status.is_over:  # stopped while its client saved it: nothing will resume it
-            self._drop(trial_id)
+            self.leases.drop(trial_id)
             self._commit()
             return
         if epoch > trial.epochs:
@@ -378,7 +291,7 @@ class ServedStudy:
         if lease.state == HOLDING and epoch >= lease.until_epoch:
             self._release(trial_id)  # the paused trial's state is here: it may be resumed
         else:
-            self._renew(lease)
+            self.leases.renew(lease)
         self._commit()
 
     def checkpoint(self, trial_id: int) -> tuple[int, bytes]:
@@ -392,19 +305,18 @@ class ServedStudy:
 
     def expire(self) -> bool:
         """Handle every lease past its time; True if anything changed."""
-        now = self.clock()
-        due = [lease for lease in self.leases.values() if lease.expires_at <= now]
+        due = self.leases.due()
         for lease in due:
             if lease.state == HOLDING:
                 self._release(lease.trial_id)  # its checkpoint never came: resume from an older one
                 continue
-            self._drop(lease.trial_id)
+            self.leases.drop(lease.trial_id)
             trial = self.scheduler.trials[lease.trial_id]
             if trial.status.is_over or self.status != "running":
                 continue
-            n = self._expired[trial.trial_id] = self._expired.get(trial.trial_id, 0) + 1
+            n = self.leases.lost(trial.trial_id)
             if n > self.settings.max_failures:
-                self._expired.pop(trial.trial_id)
+                self.leases.kept(trial.trial_id)
                 self.tuner.fail(
                     trial.trial_id,
                     f"lease expired {n} times in a row, the last held by client {lease.client_id!r} "
@@ -416,36 +328,6 @@ class ServedStudy:
             self._finish_if_done()
             self._commit()
         return bool(due)
-
-    # -- what the study looks like ------------------------------------------------------------------
-
-    def summary(self) -> dict[str, Any]:
-        counts: dict[str, int] = {}
-        for t in self.scheduler.trials.values():
-            counts[t.status.value] = counts.get(t.status.value, 0) + 1
-        s = self.scheduler
-        best = None
-        if s.best_trial is not None:
-            t = s.trials[s.best_trial]
-            best = {"trial_id": t.trial_id, "value": s.best_value, "epochs": t.epochs,
-                    "config": dict(t.config)}  # fmt: skip
-        return {
-            "name": self.name,
-            "status": self.status,
-            "driver": "clients",
-            "scheduler": self.settings.scheduler,
-            "pauses_trials": s.pauses_trials,
-            "resource": self.settings.resource,
-            "metric": self.settings.metric,
-            "mode": self.settings.mode,
-            "trials": counts,
-            "n_trials": len(s.trials),
-            "leases": sum(lease.state == TRAINING for lease in self.leases.values()),
-            "epochs_spent": s.epochs_spent,
-            "planned_budget": s.planned_budget(),
-            "plan": self.plan.lines(),
-            "best": best,
-        }
 
     # -- helpers ------------------------------------------------------------------------------------
 
@@ -471,35 +353,19 @@ class ServedStudy:
             )
         return lease
 
-    def _hold(self, lease: Lease) -> None:
-        self.leases[lease.trial_id] = lease
-        self._by_client[lease.client_id] = lease.trial_id
-
-    def _drop(self, trial_id: int) -> None:
-        lease = self.leases.pop(trial_id, None)
-        if lease is None:
-            return
-        if self._by_client.get(lease.client_id) == trial_id:
-            del self._by_client[lease.client_id]
-        self.writer.drop_lease(trial_id)
-
     def _drop_ended(self) -> None:
         """Leases of trials that ended (a rung stopped a paused trial whose client was
         still saving it, say) are void."""
         for trial_id in [t for t in self.leases if self.scheduler.trials[t].status.is_over]:
-            self._drop(trial_id)
+            self.leases.drop(trial_id)
             self._parked.pop(trial_id, None)
 
     def _release(self, trial_id: int) -> None:
         """A paused trial's hold ends: a promotion parked for it may now go out."""
-        self._drop(trial_id)
+        self.leases.drop(trial_id)
         parked = self._parked.pop(trial_id, None)
         if parked is not None:
             self.tuner.retry_first(parked)
-
-    def _renew(self, lease: Lease) -> None:
-        lease.expires_at = self.clock() + self.settings.lease_seconds
-        self.writer.put_lease(lease)
 
     def _finish_if_done(self) -> None:
         if (
@@ -511,21 +377,10 @@ class ServedStudy:
             self.scheduler.finish()
             self.status = "finished"
             self.writer.set_status("finished")
-            for trial_id in list(self.leases):
-                self._drop(trial_id)
+            self.leases.drop_all()
 
     def _commit(self) -> None:
         self.tuner.flush(commit=self.autocommit)
 
 
-__all__ = [
-    "Assignment",
-    "Conflict",
-    "Gone",
-    "Invalid",
-    "Lease",
-    "NotFound",
-    "ServedStudy",
-    "ServiceError",
-    "Told",
-]
+__all__ = ["ServedStudy"]
