@@ -2,7 +2,7 @@
 
 An ``HpoError``'s message is one line that says what is wrong and what was expected, in
 the words of the settings (``max_epochs``, not ``--max-epochs``): the CLI prints it after
-``error:`` and exits 2, the service sends it to the client as the response's ``detail``,
+``error:`` and exits 2, the service sends its ``public`` text to the client (``{"error": …}``),
 ``hpo.search`` raises it. Each family keeps the builtin base it had (``ValueError`` for bad
 values), so ``except ValueError`` still catches a bad setting.
 
