@@ -17,11 +17,14 @@ The budget is what HyperBand's brackets cost for the given R, r and η. For each
 and seed: the best validation accuracy seen, the test accuracy of that model (retrained
 with its seed to the same epoch: the same model), epochs spent and wall seconds, and the
 best-so-far curve against epochs and against time.
+
+``hpo compare`` keeps the comparison in the study database (:func:`save_comparison`, the
+``comparisons`` table, by its name), where the dashboard lists it; its runs themselves
+record nothing there.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import statistics
 import time
@@ -38,6 +41,7 @@ from hpo.samplers import _optuna_distributions
 from hpo.schedulers import Scheduler, trial_seed
 from hpo.settings import SearchSettings
 from hpo.space import nest
+from hpo.store import save_comparison
 from hpo.tuner import NullRecorder, Tuner
 from hpo.types import Mode
 
@@ -267,25 +271,6 @@ def compare(
         "table": table,
         "curves": curves,
     }
-
-
-def save_comparison(storage: Any, comparison: dict[str, Any]) -> None:
-    """Keep the comparison in the study database, where the dashboard lists it."""
-    from hpo.store import connect, storage_path
-
-    conn = connect(storage_path(storage))
-    try:
-        with conn:
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS comparisons (comparison_id INTEGER PRIMARY KEY AUTOINCREMENT, "
-                "name TEXT NOT NULL, created_at REAL NOT NULL, payload TEXT NOT NULL)"
-            )
-            conn.execute(
-                "INSERT INTO comparisons (name, created_at, payload) VALUES (?, ?, ?)",
-                (comparison["name"], time.time(), json.dumps(comparison, default=str)),
-            )
-    finally:
-        conn.close()
 
 
 def table_lines(comparison: dict[str, Any]) -> list[str]:

@@ -7,12 +7,14 @@ held-out test part: accuracy, confusion matrix, ROC curves one class against the
 with their AUC, and precision, recall and F1 per class. Then 5×5 repeated stratified
 cross-validation gives the accuracy and its spread, as the report measured its model.
 All metrics are scikit-learn's.
+
+``hpo report`` keeps the report in the study database (:func:`save_report`, the
+``reports`` table, a row of its own: the study's record is not changed), where the
+dashboard shows it.
 """
 
 from __future__ import annotations
 
-import json
-import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -28,16 +30,7 @@ from sklearn.metrics import (
 
 from hpo.settings import SearchSettings, SettingsError
 from hpo.space import nest
-from hpo.store import StoreError, StudyReader, connect, storage_path
-
-REPORTS_TABLE = """
-CREATE TABLE IF NOT EXISTS reports (
-    report_id INTEGER PRIMARY KEY AUTOINCREMENT,
-    study_id INTEGER NOT NULL,
-    created_at REAL NOT NULL,
-    payload TEXT NOT NULL
-)
-"""
+from hpo.store import StoreError, StudyReader, save_report
 
 
 def _train(trainer: Any, config: dict, seed: int, epochs: int) -> Any:
@@ -137,25 +130,6 @@ def best_model_report(
     }
 
 
-def save_report(storage: str | Path, report: dict[str, Any]) -> None:
-    """Keep the report in the study database, where the dashboard finds it."""
-    conn = connect(storage_path(storage))
-    try:
-        with conn:
-            conn.execute(REPORTS_TABLE)
-            row = conn.execute(
-                "SELECT study_id FROM studies WHERE name = ?", (report["study"],)
-            ).fetchone()
-            conn.execute(
-                "INSERT INTO reports (study_id, created_at, payload) VALUES (?, ?, ?)",
-                (row["study_id"], time.time(), json.dumps(report)),
-            )
-    except sqlite3.Error as exc:
-        raise StoreError(f"cannot write the report to {storage}: {exc}") from None
-    finally:
-        conn.close()
-
-
 def report_lines(report: dict[str, Any]) -> list[str]:
     cv = report["cv"]
     out = [
@@ -175,3 +149,6 @@ def report_lines(report: dict[str, Any]) -> list[str]:
     out.append("confusion matrix (rows true, columns predicted):")
     out += ["  " + " ".join(f"{v:>4}" for v in row) for row in report["confusion"]]
     return out
+
+
+__all__ = ["best_model_report", "report_lines", "save_report"]

@@ -1,7 +1,7 @@
 """A recorded study as a Python object: ``hpo.load(study)`` and what ``hpo.search`` returns.
 
-:class:`Result` reads a study (finished, interrupted, or running now) through a small
-:class:`StudySource`: the study database (:class:`LocalSource`, over
+:class:`Result` reads a study (finished, interrupted, or running now) through a
+:class:`hpo.store.StudySource`: the study database (:class:`LocalSource`, over
 :class:`hpo.store.StudyReader`) or a server's HTTP API (:class:`ClientSource`, over
 :class:`hpo.client.Client`). Every property reads afresh, so a result of a running search
 shows what is recorded so far::
@@ -24,172 +24,20 @@ import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from hpo.store import DEFAULT_STORAGE, StudyNotFound, StudyReader
+from hpo.dashboard._figure import curves_figure
+from hpo.sources import ClientSource, LocalSource
+from hpo.store import DEFAULT_STORAGE, TRIAL_COLUMNS, StudySource
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
-    from hpo.client import Client
 
-#: The trial columns of :attr:`Result.trials` (then one ``config.<name>`` per hyperparameter).
-TRIAL_COLUMNS = [
-    "trial_id",
-    "status",
-    "bracket",
-    "rung",
-    "epochs",
-    "best_value",
-    "last_value",
-    "reason",
-    "seed",
-]
 #: The columns of :attr:`Result.curves` that are not metrics.
 _EPOCH_FIELDS = ["seconds", "worker", "node", "ended_at"]
-
-# The dashboard's learning-curve view (hpo/dashboard/page.js: drawCurves, layoutBase,
-# COLORS, EVENT_STYLE, MAX_MARKERS), ported so that Result.plot() draws the same figure.
-MAX_MARKERS = 2000
-COLORS = [
-    "#1f77b4",
-    "#ff7f0e",
-    "#2ca02c",
-    "#d62728",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
-    "#7f7f7f",
-    "#bcbd22",
-    "#17becf",
-]
-EVENT_STYLE = {
-    "pause": {"symbol": "circle-open", "color": "#555"},
-    "promote": {"symbol": "triangle-up", "color": "#2ca02c"},
-    "stop": {"symbol": "x", "color": "#d62728"},
-    "complete": {"symbol": "star", "color": "#000"},
-    "diverge": {"symbol": "x-thin-open", "color": "#ff00ff"},
-    "fail": {"symbol": "square-x-open", "color": "#ff0000"},
-}
-_MODEBAR_PX, _TITLE_PAD = 30, 6
-
-
-class StudySource(Protocol):
-    """Where a :class:`Result` reads a study; each method raises :class:`StudyNotFound`
-    for an unknown name.
-
-    ``study`` is the header (name, status, scheduler, metric, mode, epochs_spent,
-    planned_budget, best_trial, best_value, settings, brackets); ``trials``, ``epochs``
-    and ``events`` are the frames of :class:`hpo.store.StudyReader`; ``best`` its best
-    trial (a dict).
-    """
-
-    def study(self, name: str) -> dict[str, Any]: ...
-
-    def trials(self, name: str) -> pd.DataFrame: ...
-
-    def epochs(self, name: str) -> pd.DataFrame: ...
-
-    def events(self, name: str) -> pd.DataFrame: ...
-
-    def best(self, name: str) -> dict[str, Any]: ...
-
-
-class LocalSource:
-    """A study database on this machine, read with a fresh connection per call (so that a
-    result may be read from any thread, and never holds the file open)."""
-
-    def __init__(self, storage: str | Path) -> None:
-        self.storage = storage
-        with StudyReader(storage):  # no database there: one line now (StoreError)
-            pass
-
-    def study(self, name: str) -> dict[str, Any]:
-        from hpo.dashboard import DashboardData
-
-        with StudyReader(self.storage) as r:
-            info = r.study(name)  # its message lists the studies that are there
-        info["brackets"] = DashboardData(self.storage).study(name)["brackets"]
-        return info
-
-    def trials(self, name: str) -> pd.DataFrame:
-        with StudyReader(self.storage) as r:
-            return r.trials(name)
-
-    def epochs(self, name: str) -> pd.DataFrame:
-        with StudyReader(self.storage) as r:
-            return r.epochs(name)
-
-    def events(self, name: str) -> pd.DataFrame:
-        with StudyReader(self.storage) as r:
-            return r.events(name)
-
-    def best(self, name: str) -> dict[str, Any]:
-        with StudyReader(self.storage) as r:
-            return r.best(name)
-
-
-# SQLite's largest INTEGER: a cursor past every row (the dashboard route's upper bound).
-_PAST_EVERY_ROW = 2**63 - 1
-
-
-class ClientSource:
-    """A study on a server (``hpo serve``), read through its HTTP API: the header and the
-    decisions from the dashboard's ``delta`` route, the trials and the best trial from the
-    study routes, every metric of every epoch from the export (Parquet)."""
-
-    def __init__(self, client: Client) -> None:
-        self.client = client
-
-    def _get(self, name: str, tail: str = "", **params: Any) -> Any:
-        from urllib.parse import quote
-
-        from hpo.client import ClientError
-
-        try:
-            return self.client.request(
-                "GET", f"/api/studies/{quote(name, safe='')}{tail}", params=params
-            )
-        except ClientError as exc:
-            if exc.status == 404:
-                raise StudyNotFound(f"{exc.message} (on {self.client.url})") from None
-            raise
-
-    def _delta(self, name: str, **cursors: Any) -> dict[str, Any]:
-        return self._get(name, "/delta", **cursors).json()
-
-    def study(self, name: str) -> dict[str, Any]:
-        # Cursors past every row: the header alone.
-        delta = self._delta(name, epochs=_PAST_EVERY_ROW, events=_PAST_EVERY_ROW, trials=1e308)
-        return delta["study"]
-
-    def trials(self, name: str) -> pd.DataFrame:
-        rows = self._get(name, "/trials").json()
-        if not rows:  # no records to read the columns from
-            return pd.DataFrame(columns=[*TRIAL_COLUMNS, "config"])
-        return pd.DataFrame.from_records(rows)
-
-    def epochs(self, name: str) -> pd.DataFrame:
-        import io
-
-        frame = pd.read_parquet(io.BytesIO(self._get(name, "/export", format="parquet").content))
-        # The export is the epochs joined with their trial's status, bracket, seed and
-        # config.* columns (StudyReader.export_frame): keep the epochs' own columns.
-        columns = list(frame.columns)
-        for i in range(len(columns) - 3, -1, -1):
-            if columns[i : i + 3] == ["status", "bracket", "seed"]:
-                return frame[columns[:i]]
-        return frame
-
-    def events(self, name: str) -> pd.DataFrame:
-        events = self._delta(name, epochs=_PAST_EVERY_ROW, trials=1e308)["events"]
-        events.pop("cursor", None)
-        return pd.DataFrame(events)
-
-    def best(self, name: str) -> dict[str, Any]:
-        return self._get(name, "/best").json()
 
 
 @dataclass(frozen=True)
@@ -233,7 +81,8 @@ class Result:
 
     Args:
         source: where the study is recorded (:class:`LocalSource`, :class:`ClientSource`,
-            or anything with the :class:`StudySource` methods).
+            or anything with the :class:`~hpo.store.StudySource` methods it reads: study,
+            trials, epochs, events, best).
         study: the study's name; an unknown one raises :class:`hpo.store.StudyNotFound`.
         nested: dotted names to hand back nested in :attr:`best` (default: every dotted
             name, as the trainers got them: :func:`hpo.space.nest`).
@@ -422,159 +271,6 @@ def _config_names(settings: dict[str, Any], configs: list[dict[str, Any]]) -> li
     return list(names)
 
 
-def _esc(text: Any) -> str:
-    """page.js's esc(): plotly renders titles and hover texts as HTML."""
-    return (
-        str(text)
-        .replace("&", "&amp;")
-        .replace("<", "&lt;")
-        .replace(">", "&gt;")
-        .replace('"', "&quot;")
-        .replace("'", "&#39;")
-    )
-
-
-def _finite(value: Any) -> float | None:
-    if value is None:
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
-
-
-def curves_figure(
-    study: dict[str, Any],
-    epochs: pd.DataFrame,
-    trials: pd.DataFrame,
-    events: pd.DataFrame,
-    *,
-    color_by: str = "bracket",
-    all_marks: bool = False,
-) -> go.Figure:
-    """The dashboard's learning-curve view (page.js ``drawCurves``) as a plotly Figure.
-
-    One line trace per group (bracket, or rung reached), each trial a segment of it ended
-    by a gap, a one-epoch trial a short tick; a marker trace per kind of decision. Trials
-    come in the order their first epoch ended, as the page receives them.
-    """
-    import plotly.graph_objects as go
-
-    brackets = study.get("brackets") or []
-    rows = {int(r.trial_id): r for r in trials.itertuples()} if len(trials) else {}
-
-    def group_of(trial: int) -> str:
-        row = rows.get(trial)
-        if row is None:
-            return "?"
-        if color_by == "rung":
-            return f"rung {row.rung}"
-        b = int(row.bracket)
-        return f"bracket s={brackets[b]['s']}" if 0 <= b < len(brackets) else f"bracket {b}"
-
-    def group_index(trial: int) -> int:
-        row = rows.get(trial)
-        return int(row.rung if color_by == "rung" else row.bracket) if row is not None else 0
-
-    curves: dict[int, tuple[list[Any], list[Any]]] = {}
-    if len(epochs):
-        order = epochs.sort_values("ended_at", kind="stable") if "ended_at" in epochs else epochs
-        first = list(dict.fromkeys(int(t) for t in order["trial_id"]))
-        by_trial = {int(t): g.sort_values("epoch") for t, g in epochs.groupby("trial_id")}
-        for t in first:
-            g = by_trial[t]
-            curves[t] = ([int(x) for x in g["epoch"]], [_finite(v) for v in g["value"]])
-
-    groups: dict[str, dict[str, list[Any]]] = {}
-    index: dict[str, int] = {}
-    for trial, (xs, ys) in curves.items():
-        g = group_of(trial)
-        index.setdefault(g, group_index(trial))
-        gr = groups.setdefault(g, {"x": [], "y": [], "text": []})
-        label = f"trial {trial}"
-        if len(xs) == 1:  # a short tick, so that a one-epoch trial shows in the line trace
-            gr["x"] += [xs[0] - 0.15, xs[0] + 0.15, None]
-            gr["y"] += [ys[0], ys[0], None]
-            gr["text"] += [label, label, None]
-            continue
-        gr["x"] += [*xs, None]
-        gr["y"] += [*ys, None]
-        gr["text"] += [label] * len(xs) + [None]
-    names = sorted(groups, key=lambda g: index[g])
-    traces: list[Any] = [
-        go.Scatter(
-            mode="lines",
-            name=g,
-            x=groups[g]["x"],
-            y=groups[g]["y"],
-            text=groups[g]["text"],
-            hoverinfo="text+x+y",
-            line={"width": 1, "color": COLORS[index[g] % len(COLORS)]},
-            connectgaps=False,
-            legendgroup=g,
-        )
-        for g in names
-    ]
-
-    shown = (
-        [
-            (int(e.trial_id), e.kind, int(e.epoch), e.reason)
-            for e in events.itertuples()
-            if e.kind in EVENT_STYLE and e.epoch >= 1
-        ]
-        if len(events)
-        else []
-    )
-    capped = shown if all_marks else shown[-MAX_MARKERS:]
-    marks: dict[str, dict[str, list[Any]]] = {}
-    for trial, kind, epoch, reason in capped:
-        if trial not in curves:
-            continue
-        xs, ys = curves[trial]
-        if epoch not in xs:
-            continue
-        i = len(xs) - 1 - xs[::-1].index(epoch)
-        m = marks.setdefault(kind, {"x": [], "y": [], "text": []})
-        m["x"].append(epoch)
-        m["y"].append(ys[i])
-        m["text"].append(f"trial {trial} {_esc(kind)}: {_esc(reason)}")
-    for kind, m in marks.items():
-        traces.append(
-            go.Scatter(
-                mode="markers",
-                name=kind,
-                x=m["x"],
-                y=m["y"],
-                text=m["text"],
-                hoverinfo="text",
-                marker={**EVENT_STYLE[kind], "size": 7},
-            )
-        )
-
-    metric = _esc(study.get("metric", ""))
-    samples = (study.get("settings") or {}).get("resource") == "samples"
-    title = (
-        f"{metric} against training samples (a refit per rung)"
-        if samples
-        else f"Learning curves: {metric} per epoch"
-    )
-    layout = {
-        "title": {
-            "text": title,
-            "font": {"size": 14},
-            "yref": "paper",
-            "y": 1,
-            "yanchor": "bottom",
-            "pad": {"b": _TITLE_PAD},
-        },
-        "margin": {"l": 55, "r": 15, "t": _MODEBAR_PX + 28, "b": 40},
-        "hovermode": "closest",
-        "legend": {"orientation": "h", "y": -0.2},
-        "xaxis": {"title": {"text": "samples" if samples else "epoch"}},
-        "yaxis": {"title": {"text": metric}},
-        "template": "none",  # plotly.js's own look, as the dashboard draws it
-    }
-    return go.Figure(data=traces, layout=layout)
-
-
 def load(
     study: str,
     storage: str | Path = DEFAULT_STORAGE,
@@ -598,6 +294,7 @@ def load(
 
 
 __all__ = [
+    "TRIAL_COLUMNS",
     "Best",
     "ClientSource",
     "DashboardServer",

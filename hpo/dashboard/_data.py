@@ -2,7 +2,9 @@
 
 Every list is columnar (one array per field) and carries a cursor, so that a live page
 asks only for what is new: epochs and events by their row ids, trials by the time they
-last changed.
+last changed. The queries are the store's (:class:`hpo.store.LiveReader`); this module
+adds what the page draws from them (planned brackets, importance) and keeps every number
+JSON-safe.
 """
 
 from __future__ import annotations
@@ -10,11 +12,10 @@ from __future__ import annotations
 import functools
 import json
 import math
-import sqlite3
 from pathlib import Path
 from typing import Any
 
-from hpo.store import StudyNotFound, connect, node_column
+from hpo.store import LiveReader
 
 
 def _finite(value: Any) -> Any:
@@ -26,99 +27,44 @@ class DashboardData:
 
     def __init__(self, storage: str | Path) -> None:
         self.storage = storage
-        with self._conn():  # fail early if there is no database
-            pass
+        self._reader().close()  # fail early if there is no database
 
-    def _conn(self) -> sqlite3.Connection:
-        return connect(self.storage, readonly=True)
-
-    def _study_row(self, conn: sqlite3.Connection, name: str) -> sqlite3.Row:
-        row = conn.execute("SELECT * FROM studies WHERE name = ?", (name,)).fetchone()
-        if row is None:
-            raise StudyNotFound(f"no study named {name!r} in {self.storage}")
-        return row
+    def _reader(self) -> LiveReader:
+        return LiveReader(self.storage)
 
     def studies(self) -> list[dict[str, Any]]:
-        with self._conn() as conn:
-            rows = conn.execute(
-                "SELECT name, status, scheduler, metric, best_value, epochs_spent, planned_budget, "
-                "created_at FROM studies ORDER BY created_at DESC"
-            ).fetchall()
-            comparisons = (
-                _table_exists(conn, "comparisons")
-                and conn.execute(
-                    "SELECT name, created_at FROM comparisons ORDER BY created_at DESC"
-                ).fetchall()
-            )
-        return [dict(r) for r in rows] + [
-            {"name": r["name"], "status": "comparison", "created_at": r["created_at"]}
-            for r in comparisons or []
+        with self._reader() as r:
+            rows, comparisons = r.recent_studies(), r.comparisons()
+        return rows + [
+            {"name": c["name"], "status": "comparison", "created_at": c["created_at"]}
+            for c in comparisons
         ]
 
     def study(self, name: str) -> dict[str, Any]:
         """The study's header: settings, progress, and the planned brackets (for the SH view)."""
-        with self._conn() as conn:
-            row = dict(self._study_row(conn, name))
+        with self._reader() as r:
+            row = r.header(name)
         text = row.pop("settings")
         row["settings"] = json.loads(text)
         row["brackets"] = _planned_brackets(text)
         return row
 
     def trials(self, name: str, since: float = 0.0) -> dict[str, Any]:
-        with self._conn() as conn:
-            study_id = self._study_row(conn, name)["study_id"]
-            rows = conn.execute(
-                "SELECT trial_id, status, bracket, rung, epochs, best_value, last_value, reason, config, "
-                "updated_at FROM trials WHERE study_id = ? AND updated_at > ? ORDER BY trial_id",
-                (study_id, since),
-            ).fetchall()
-        cursor = max((r["updated_at"] for r in rows), default=since)
-        cols = [
-            "trial_id",
-            "status",
-            "bracket",
-            "rung",
-            "epochs",
-            "best_value",
-            "last_value",
-            "reason",
-        ]
-        out: dict[str, Any] = {c: [r[c] for r in rows] for c in cols}
-        out["config"] = [json.loads(r["config"]) for r in rows]
-        out["cursor"] = cursor
-        return out
+        with self._reader() as r:
+            return r.trials_since(name, since)
 
     def epochs(self, name: str, since: int = 0) -> dict[str, Any]:
         """Every epoch after row ``since``: trial, epoch, value, seconds, worker, ended_at,
         node (the machine; None before nodes were recorded, or in-process)."""
-        out = self._after(name, "epochs", "rowid", since,
-                          ["trial_id", "epoch", "value", "seconds", "worker", "ended_at", "node"])  # fmt: skip
+        with self._reader() as r:
+            out = r.epochs_after(name, since)
         out["value"] = [_finite(v) for v in out["value"]]
         return out
 
     def events(self, name: str, since: int = 0) -> dict[str, Any]:
         """Every event after ``since``: trial, kind, epoch, reason, time."""
-        return self._after(name, "events", "event_id", since,
-                           ["trial_id", "kind", "epoch", "reason", "at"])  # fmt: skip
-
-    def _after(
-        self, name: str, table: str, key: str, since: int, columns: list[str]
-    ) -> dict[str, Any]:
-        """The study's rows of ``table`` whose ``key`` is past ``since``, as columns, with
-        the cursor to ask from next time (append-only tables: epochs, events)."""
-        with self._conn() as conn:
-            study_id = self._study_row(conn, name)["study_id"]
-            if table == "epochs":  # an older database read-only has no node column
-                columns = [node_column(conn) if c == "node" else c for c in columns]
-            rows = conn.execute(
-                f"SELECT {key}, {', '.join(columns)} FROM {table} "
-                f"WHERE study_id = ? AND {key} > ? ORDER BY {key}",
-                (study_id, since),
-            ).fetchall()
-        columns = [c.split()[-1] for c in columns]
-        out: dict[str, Any] = {c: [r[i] for r in rows] for i, c in enumerate(columns, start=1)}
-        out["cursor"] = rows[-1][0] if rows else since
-        return out
+        with self._reader() as r:
+            return r.events_after(name, since)
 
     def delta(
         self, name: str, epochs: int = 0, events: int = 0, trials: float = 0.0
@@ -133,25 +79,9 @@ class DashboardData:
 
     def trial(self, name: str, trial_id: int) -> dict[str, Any]:
         """One trial in full: every metric of every epoch, its events and configuration."""
-        with self._conn() as conn:
-            study_id = self._study_row(conn, name)["study_id"]
-            row = conn.execute(
-                "SELECT * FROM trials WHERE study_id = ? AND trial_id = ?", (study_id, trial_id)
-            ).fetchone()
-            if row is None:
-                raise StudyNotFound(f"study {name!r} has no trial {trial_id}")
-            epochs = conn.execute(
-                "SELECT epoch, metrics, seconds, worker FROM epochs WHERE study_id = ? AND trial_id = ? "
-                "ORDER BY epoch",
-                (study_id, trial_id),
-            ).fetchall()
-            events = conn.execute(
-                "SELECT kind, epoch, reason, at FROM events WHERE study_id = ? AND trial_id = ? ORDER BY event_id",
-                (study_id, trial_id),
-            ).fetchall()
-        trial = dict(row)
-        trial["config"] = json.loads(trial["config"])
-        metrics = [json.loads(e["metrics"]) for e in epochs]
+        with self._reader() as r:
+            trial, epochs, events = r.trial_record(name, trial_id)
+        metrics = [e["metrics"] for e in epochs]
         names = sorted({k for m in metrics for k in m})
         trial["epochs"] = {
             "epoch": [e["epoch"] for e in epochs],
@@ -159,7 +89,7 @@ class DashboardData:
             "worker": [e["worker"] for e in epochs],
             **{k: [_finite(m.get(k)) for m in metrics] for k in names},
         }
-        trial["events"] = [dict(e) for e in events]
+        trial["events"] = events
         return trial
 
     def importance(self, name: str, max_trials: int = 1000) -> dict[str, float]:
@@ -216,25 +146,12 @@ class DashboardData:
         return {k: float(v) for k, v in scores.items()}
 
     def report(self, name: str) -> dict[str, Any] | None:
-        with self._conn() as conn:
-            if not _table_exists(conn, "reports"):
-                return None
-            study_id = self._study_row(conn, name)["study_id"]
-            row = conn.execute(
-                "SELECT payload FROM reports WHERE study_id = ? ORDER BY created_at DESC LIMIT 1",
-                (study_id,),
-            ).fetchone()
-        return json.loads(row["payload"]) if row else None
+        with self._reader() as r:
+            return r.report(name)
 
     def comparison(self, name: str) -> dict[str, Any] | None:
-        with self._conn() as conn:
-            if not _table_exists(conn, "comparisons"):
-                return None
-            row = conn.execute(
-                "SELECT payload FROM comparisons WHERE name = ? ORDER BY created_at DESC LIMIT 1",
-                (name,),
-            ).fetchone()
-        return json.loads(row["payload"]) if row else None
+        with self._reader() as r:
+            return r.comparison(name)
 
     def everything(self, name: str) -> dict[str, Any]:
         """The whole study at once: what a static HTML export embeds."""
@@ -242,15 +159,6 @@ class DashboardData:
         payload["importance"] = self.importance(name)
         payload["report"] = self.report(name)
         return payload
-
-
-def _table_exists(conn: sqlite3.Connection, table: str) -> bool:
-    return (
-        conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (table,)
-        ).fetchone()
-        is not None
-    )
 
 
 @functools.lru_cache(maxsize=64)

@@ -2,9 +2,11 @@
 
 * Studies driven by *clients* (``driver = clients``) live here as
   :class:`~hpo.service._study.ServedStudy` objects: their schedulers in memory, their
-  record in the store.
+  record in the store (each writes its own, through its tuner's
+  :class:`~hpo.store.StudyWriter`, with the leases beside the tape).
 * *Managed* searches (``hpo submit``) run the ordinary tuner with the Ray (or serial)
-  runner in a thread of the server, so they outlive the terminal that submitted them.
+  runner in a thread of the server, so they outlive the terminal that submitted them;
+  the tuner writes their record, as in ``hpo run``.
 * Studies of ``hpo run`` are read, never written.
 
 On start, the service reopens what was running: client-driven studies replay their tape
@@ -16,7 +18,6 @@ loop), so they need no locks; managed searches write through their own connectio
 
 from __future__ import annotations
 
-import json
 import logging
 import sqlite3
 import threading
@@ -28,7 +29,7 @@ from typing import Any
 
 from hpo.service._study import Conflict, Gone, NotFound, ServedStudy
 from hpo.settings import SearchSettings, SettingsError
-from hpo.store import StoreError, StudyReader, StudyWriter, _json, connect, storage_path
+from hpo.store import StoreError, StudyReader, StudyWriter, as_stored, create_database
 from hpo.tuner import Tuner
 
 log = logging.getLogger("hpo.service")
@@ -54,7 +55,7 @@ class ManagedRun:
 
 def comparable(settings: dict[str, Any]) -> Any:
     """Settings as they read back from the store (JSON: tuples become lists)."""
-    return json.loads(_json(settings))
+    return as_stored(settings)
 
 
 class Service:
@@ -72,26 +73,21 @@ class Service:
         clock: Callable[[], float] = time.time,
         autocommit: bool = True,
     ) -> None:
-        self.storage = storage_path(storage)
+        self.storage = create_database(storage)  # the database and its schema, now
         self.clock = clock
         self.autocommit = autocommit  # False: the caller commits (see ServedStudy)
         self.studies: dict[str, ServedStudy] = {}
         self.managed: dict[str, ManagedRun] = {}
-        connect(self.storage).close()  # create the database and its schema now
 
     # -- start and stop ---------------------------------------------------------------------------
 
     def open(self) -> None:
         """Take back what was running when the server last stopped."""
         with StudyReader(self.storage) as reader:
-            rows = reader.conn.execute(
-                "SELECT name, settings, driver, status FROM studies "
-                "WHERE driver IN (?, ?) AND status IN ('running', 'interrupted') ORDER BY created_at",
-                (CLIENTS, MANAGED),
-            ).fetchall()
+            rows = reader.unfinished((CLIENTS, MANAGED))
         for row in rows:
             try:
-                settings = SearchSettings.from_dict(json.loads(row["settings"]))
+                settings = SearchSettings.from_dict(row["settings"])
                 if row["driver"] == CLIENTS:
                     self.studies[row["name"]] = self._reopen(row["name"], settings)
                 else:
@@ -267,12 +263,10 @@ class Service:
     def stored(self, name: str) -> tuple[Any, str] | None:
         """(settings, driver) of a study in the database, or None."""
         with StudyReader(self.storage) as reader:
-            row = reader.conn.execute(
-                "SELECT settings, driver FROM studies WHERE name = ?", (name,)
-            ).fetchone()
-        if row is None:
+            found = reader.find(name)
+        if found is None:
             return None
-        return json.loads(row["settings"]), row["driver"] or CLI
+        return found["settings"], found.get("driver") or CLI
 
 
 def _first_difference(have: dict[str, Any], want: dict[str, Any]) -> str:
