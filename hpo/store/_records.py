@@ -60,18 +60,17 @@ def _writing(storage: str | Path, what: str) -> Iterator[sqlite3.Connection]:
 
 def latest_report(conn: sqlite3.Connection, study_id: int) -> dict[str, Any] | None:
     """The newest report of a study, or None."""
-    row = conn.execute(
-        "SELECT payload FROM reports WHERE study_id = ? ORDER BY created_at DESC LIMIT 1",
-        (study_id,),
-    ).fetchone()
-    return json.loads(row["payload"]) if row else None
+    return _newest(conn, "reports", "study_id", study_id)
 
 
 def latest_comparison(conn: sqlite3.Connection, name: str) -> dict[str, Any] | None:
     """The newest comparison of that name, or None."""
+    return _newest(conn, "comparisons", "name", name)
+
+
+def _newest(conn: sqlite3.Connection, table: str, column: str, key: Any) -> dict[str, Any] | None:
     row = conn.execute(
-        "SELECT payload FROM comparisons WHERE name = ? ORDER BY created_at DESC LIMIT 1",
-        (name,),
+        f"SELECT payload FROM {table} WHERE {column} = ? ORDER BY created_at DESC LIMIT 1", (key,)
     ).fetchone()
     return json.loads(row["payload"]) if row else None
 
