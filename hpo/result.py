@@ -28,13 +28,12 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from hpo.dashboard._figure import curves_figure
+from hpo.dashboard import curves_figure
 from hpo.sources import ClientSource, LocalSource
 from hpo.store import DEFAULT_STORAGE, TRIAL_COLUMNS, StudySource
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
-
 
 #: The columns of :attr:`Result.curves` that are not metrics.
 _EPOCH_FIELDS = ["seconds", "worker", "node", "ended_at"]

@@ -31,6 +31,7 @@ from typing import Any
 from urllib.parse import quote
 
 from hpo.dashboard._data import DashboardData
+from hpo.dashboard._figure import curves_figure
 
 HERE = Path(__file__).resolve().parent
 
@@ -202,6 +203,7 @@ def write_comparison_html(comparison: dict[str, Any], path: str | Path) -> Path:
 __all__ = [
     "DashboardData",
     "Importance",
+    "curves_figure",
     "render_page",
     "to_json",
     "write_comparison_html",

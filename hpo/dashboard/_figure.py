@@ -16,8 +16,6 @@ import pandas as pd
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
-# The dashboard's learning-curve view (hpo/dashboard/page.js: drawCurves, layoutBase,
-# COLORS, EVENT_STYLE, MAX_MARKERS), ported so that Result.plot() draws the same figure.
 MAX_MARKERS = 2000
 COLORS = [
     "#1f77b4",
