@@ -37,7 +37,6 @@ def test_a_bad_setting_from_the_front_door_is_caught_as_hpo_error() -> None:
     [(Gone("study 's' is over"), 410, "study 's' is over"),
      (StudyNotFound("no study named 'x' in /srv/s.db; studies here: a", public="no study named 'x'"),
       404, "no study named 'x'"),
-     (StudyNotFound("no study named 'x' in /srv/s.db; studies here: a"), 404, "no study named 'x'"),
      (StoreError("cannot write to /srv/s.db: disk full", public="the database cannot be written"),
       409, "the database cannot be written"),
      (SettingsError("max_epochs=0 is invalid;\n  expected an integer ≥ 1"), 422,

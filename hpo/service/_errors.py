@@ -76,18 +76,9 @@ def status_of(exc: HpoError) -> int:
 def public_text(exc: HpoError) -> str:
     """What the client is told: the error's ``public`` text, on one line."""
     text = exc.public
-    if isinstance(exc, StudyNotFound) and text == str(exc):
-        text = _without_server_paths(text)  # until the store sets public=
     if isinstance(exc, (SettingsError, SpaceError)):
         text = " ".join(text.split())  # a YAML error's message may span lines
     return text
-
-
-# until the store sets public=: a StudyNotFound's message names the database file and the
-# other studies, which are not for clients. Remove this once every StudyNotFound has its own.
-def _without_server_paths(message: str) -> str:
-    """``no study named 'x' in /srv/studies.db; studies here: a, b`` → ``no study named 'x'``."""
-    return message.split(" in /")[0].split("; studies here")[0]
 
 
 __all__ = [
