@@ -74,8 +74,8 @@ from _common import (
 )
 
 from hpo import quality, registry
-from hpo.runners._simulator import Curves
 from hpo.settings import SearchSettings
+from hpo.tables import Curves
 
 ROOT = RESULTS.parents[1]
 ANCHOR_PYTHON = BENCH_VENV / "bin" / "python"
