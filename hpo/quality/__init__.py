@@ -34,6 +34,7 @@ from hpo.quality._figures import Panel, figure, panels, panels_from_cases, shown
 from hpo.quality._summary import (
     against_rivals,
     compare_curves,
+    describe_table,
     first_reach,
     lines,
     overall_ranks,
@@ -48,6 +49,7 @@ __all__ = [
     "Trace",
     "against_rivals",
     "compare_curves",
+    "describe_table",
     "figure",
     "first_reach",
     "known_methods",

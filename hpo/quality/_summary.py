@@ -90,6 +90,21 @@ def rank_correlation(curves: Curves, metric: str, epochs: Iterable[int]) -> dict
     return out
 
 
+def describe_table(curves: Curves, metric: str, max_epochs: int) -> dict[str, Any]:
+    """What a table holds: its size, the best value and the quartiles of ``metric`` after
+    ``max_epochs``, and how early a ranking is right (:func:`rank_correlation` after 1, 3, 9
+    and 27 epochs)."""
+    final = curves.values[metric][:, max_epochs - 1]
+    return {
+        "configurations": curves.n_configs,
+        "epochs": max_epochs,
+        "metric": metric,
+        "best_final": round(float(np.nanmax(final)), 5),
+        "final_quartiles": [round(float(q), 5) for q in np.nanpercentile(final, [25, 50, 75])],
+        "spearman_early_vs_final": rank_correlation(curves, metric, [1, 3, 9, 27]),
+    }
+
+
 def summarise(
     traces: Sequence[Trace],
     budget: int,

@@ -53,15 +53,17 @@ class Trace:
         return out if self.mode == "max" else -out
 
     def to_json(self) -> dict[str, Any]:
+        """The trace as JSON-able values (arrays as lists): what a cache of runs keeps."""
         return {
             k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in self.__dict__.items()
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Trace:
+        """A trace again from :meth:`to_json`'s values."""
         data = dict(data)
         data["ended_at"], data["values"] = (
-            np.asarray(data["ended_at"]),
+            np.asarray(data["ended_at"], float),
             np.asarray(data["values"], float),
         )
         return cls(**data)
