@@ -41,6 +41,7 @@ class SimulationResult:
     failures: dict[str, int] | None = None  # reason -> trials that failed with it
 
     def lines(self) -> list[str]:
+        """What ``hpo simulate TABLE`` prints: the run, the best trial, every failure."""
         s = self.scheduler
         unit = "samples" if getattr(s, "refits", False) else "epochs"
         out = [

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from hpo.samplers import Sampler, make_sampler
 from hpo.space import SearchSpace
 from hpo.tables._curves import Curves
 
@@ -58,10 +59,8 @@ class TableSampler:
         n = curves.n_configs
         self._order = np.arange(n) if kind == "grid" else self._rng.permutation(n)
         self._next = 0
-        self._tpe = None
+        self._tpe: Sampler | None = None
         if kind in ("tpe", "gp"):
-            from hpo.samplers import make_sampler
-
             self._tpe = make_sampler(kind, curves.space(numeric=True, hint=hint), seed)
 
     def sample(self) -> dict[str, Any] | None:
