@@ -39,7 +39,7 @@ import pandas as pd
 from _common import write_report
 
 from hpo import quality
-from hpo.runners._simulator import Curves, TableSampler
+from hpo.tables import Curves, TableSampler
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "results" / "benchmarks"

@@ -31,10 +31,11 @@ from pathlib import Path
 from _common import CHROMIUM as BROWSER
 from _common import PLAYWRIGHT, require, write_report
 
-from hpo.runners._simulator import SimulatorRunner, TableSampler, synthetic_curves
+from hpo.runners._simulator import SimulatorRunner
 from hpo.schedulers import ASHA
 from hpo.service import create_app, serving_in_thread
 from hpo.store import StudyWriter
+from hpo.tables import TableSampler, synthetic_curves
 from hpo.tuner import Tuner
 
 CHROMIUM = os.environ.get("HPO_CHROMIUM", "/usr/bin/chromium")

@@ -34,9 +34,10 @@ from pathlib import Path
 
 from _common import write_report
 
-from hpo.runners._simulator import SimulatorRunner, TableSampler, synthetic_curves
+from hpo.runners._simulator import SimulatorRunner
 from hpo.schedulers import ASHA, TrialStatus
 from hpo.store import StudyReader, StudyWriter, connect
+from hpo.tables import TableSampler, synthetic_curves
 from hpo.tuner import Tuner
 
 R, ETA = 27, 3

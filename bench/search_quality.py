@@ -47,7 +47,6 @@ Chromium is there) ``search_quality.png``, the first table's page; ``--quick`` w
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import hashlib
 import json
 import multiprocessing
@@ -74,8 +73,8 @@ from _common import (
 )
 
 from hpo import quality, registry
-from hpo.runners._simulator import Curves
 from hpo.settings import SearchSettings
+from hpo.tables import Curves
 
 ROOT = RESULTS.parents[1]
 ANCHOR_PYTHON = BENCH_VENV / "bin" / "python"
@@ -183,17 +182,13 @@ def _code_fingerprint() -> str:
 
 
 def _save(trace: quality.Trace, path: Path) -> None:
-    d = dataclasses.asdict(trace)
-    d["ended_at"], d["values"] = trace.ended_at.tolist(), trace.values.tolist()
     partial = path.with_suffix(".part")
-    partial.write_text(json.dumps(d))
+    partial.write_text(json.dumps(trace.to_json()))
     partial.rename(path)
 
 
 def _load(path: Path) -> quality.Trace:
-    d = json.loads(path.read_text())
-    d["ended_at"], d["values"] = np.asarray(d["ended_at"], float), np.asarray(d["values"], float)
-    return quality.Trace(**d)
+    return quality.Trace.from_json(json.loads(path.read_text()))
 
 
 def _seeds_for(method: str, seeds: int) -> int:
@@ -332,7 +327,18 @@ def replot(json_path: Path) -> None:
         print(f"wrote {png}", file=sys.stderr)
 
 
-def main() -> None:
+@dataclass(frozen=True)
+class Choices:
+    """What one run of the benchmark does, read from the command line."""
+
+    seeds: int
+    workers: list[int]
+    tables: list[Table]
+    methods: list[str]
+    anchors: list[str]
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="the grid, 3 seeds, W = 1, 16")
     parser.add_argument("--tables", default=None, help="comma-separated [report_grid,deep_mlp]")
@@ -363,11 +369,19 @@ def main() -> None:
     parser.add_argument("--replot", action="store_true",
                         help="only redraw the HTML and PNG from the JSON (--out, or the default) "
                         "of an earlier run, in seconds")  # fmt: skip
-    args = parser.parse_args()
-    if args.replot:
-        stem = "search_quality" + (".quick" if args.quick else "")
-        replot(args.out or RESULTS / f"{stem}.json")
-        return
+    return parser
+
+
+def _stem(args: argparse.Namespace) -> str:
+    """The name of what this run writes: ``search_quality`` (``.quick``), or --out's."""
+    if args.out:
+        return str(args.out.stem)
+    return "search_quality" + (".quick" if args.quick else "")
+
+
+def _choices(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Choices:
+    """The seeds, workers, tables, methods and anchors to run; a bad one is a usage error.
+    ``--all-seeds`` lifts the slow methods' cap on seeds (before the defaults are read)."""
     seeds = args.seeds or (3 if args.quick else 20)
     if not 0 < args.budget_share <= 1:
         parser.error(f"--budget-share {args.budget_share} must be in (0, 1]")
@@ -375,6 +389,19 @@ def main() -> None:
         SLOW.clear()
     workers = [int(w) for w in (args.workers or ("1,16" if args.quick else "1,16,64")).split(",")]
     workers = sorted(set(workers) | {1})
+    tables = _tables(parser, args)
+    default = [m for m in (*OURS, *OPTUNA) if not (args.quick and m in SLOW)]
+    methods = args.methods.split(",") if args.methods else default
+    unknown = [m for m in methods if m not in quality.known_methods()]
+    if unknown or "random" not in methods:
+        parser.error(
+            f"--methods must include random and come from {', '.join(quality.known_methods())}"
+        )
+    return Choices(seeds, workers, tables, methods, _anchors(parser, args))
+
+
+def _tables(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[Table]:
+    """The named tables (--tables), then the others (--table NAME=PATH[:R[:budget]])."""
     names = (args.tables or ("report_grid" if args.quick else "report_grid,deep_mlp")).split(",")
     tables = []
     for name in names:
@@ -390,13 +417,12 @@ def main() -> None:
         tables.append(
             Table(name, Path(path), name, r, int(numbers[1]) if len(numbers) > 1 else None)
         )
-    default = [m for m in (*OURS, *OPTUNA) if not (args.quick and m in SLOW)]
-    methods = args.methods.split(",") if args.methods else default
-    unknown = [m for m in methods if m not in quality.known_methods()]
-    if unknown or "random" not in methods:
-        parser.error(
-            f"--methods must include random and come from {', '.join(quality.known_methods())}"
-        )
+    return tables
+
+
+def _anchors(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[str]:
+    """The anchors to run: those named, none, or (by default) all that are installed, less
+    the ones that take hours at the full budget and, with --quick, the slow ones."""
     if args.anchors == "none":
         anchors: list[str] = []
     elif args.anchors:
@@ -413,94 +439,126 @@ def main() -> None:
         print(f"{line} (the anchors are left out)", file=sys.stderr)
     if args.quick and not args.anchors:
         anchors = [a for a in anchors if a not in SLOW]
-    slow_caps = dict(SLOW)
+    return anchors
 
+
+def _settings(choices: Choices, args: argparse.Namespace) -> dict[str, Any]:
+    """The report's ``settings``: what ran, and under which rules."""
+    seeds, workers = choices.seeds, choices.workers
+    return {
+        "seeds": seeds,
+        "workers": workers,
+        "seeds_for_slow_methods": {m: _seeds_for(m, seeds) for m in SLOW},
+        "budget_share": args.budget_share,
+        "anchor_seeds_with_more_than_one_worker": min(seeds, ANCHOR_SEEDS_AT_W),
+        "methods_at_every_w": sorted(EVERY_W),
+        "other_methods_at_w": workers[:1],
+        "anchors": choices.anchors or "not run (make bench-anchors)",
+        "rules": "an epoch is paid when trained; promotions resume (0 s resume cost for every "
+        "method); dehb/smac retrain from scratch at each fidelity by design, "
+        "dehb-resume/smac-resume count only the epochs beyond what that configuration "
+        "trained before; anchors map a proposal to the nearest recorded row",
+        "curve_points": "median_best_* lists hold 20 points: budget/20, 2·budget/20, … budget",
+    }
+
+
+@dataclass
+class TableRun:
+    """One table's runs: its benchmark, the summary of every trace, the anchor runs that
+    did not finish."""
+
+    table: Table
+    bench: quality.Benchmark
+    summary: dict[str, Any]
+    unfinished: list[dict[str, Any]]
+
+
+def _run_table(table: Table, choices: Choices, args: argparse.Namespace) -> TableRun:
+    """Every method on one table (ours, then the anchors), summarised and printed."""
+    bench = benchmark(table, args.quick, args.budget_share)
+    print(f"{table.name}: {bench.curves.n_configs} configurations × {bench.R} epochs, "
+          f"budget {bench.total} epochs", file=sys.stderr, flush=True)  # fmt: skip
+    traces = run_ours(bench, choices.methods, choices.seeds, choices.workers, args.processes,
+                      None if args.quick else OURS_CACHE)  # fmt: skip
+    unfinished: list[dict[str, Any]] = []
+    if choices.anchors:
+        traces += run_anchors(table, bench, choices.anchors, choices.seeds, choices.workers,
+                              args.processes, args.anchor_timeout, unfinished, args.anchors_cached)  # fmt: skip
+    summary = quality.summarise(traces, bench.total, choices.workers, table.mode)
+    for line in quality.lines(summary, bench.total, choices.workers):
+        print(line, file=sys.stderr)
+    return TableRun(table, bench, summary, unfinished)
+
+
+def _best_of_ours(runs: list[TableRun], methods: list[str]) -> tuple[dict[str, float], str]:
+    """Every method's average rank over the tables, and our best by it (random if none)."""
+    ranks = quality.overall_ranks({r.table.name: r.summary["cases"] for r in runs})
+    ours_ranked = [m for m in ranks if m in methods and m not in OPTUNA]
+    return ranks, ours_ranked[0] if ours_ranked else "random"
+
+
+def _table_report(run: TableRun, choices: Choices, args: argparse.Namespace,
+                  best_ours: str) -> dict[str, Any]:  # fmt: skip
+    """One table's part of the report, after writing its page of curves."""
+    table, bench, summary = run.table, run.bench, run.summary
+    html = (args.out or RESULTS / "search_quality.json").with_name(
+        f"{_stem(args)}_{table.name}.html"
+    )
+    quality.write_html(summary, bench.total, choices.workers, html, metric=table.metric,
+                       title=f"{table.title}: median best {table.metric} over {choices.seeds} seeds")  # fmt: skip
+    path = table.path.relative_to(ROOT) if table.path.is_relative_to(ROOT) else table.path
+    met = goals(summary, choices.methods, choices.anchors, bench.total, choices.workers,
+                table.mode, best_ours)  # fmt: skip
+    return {
+        "table": {"path": str(path), **quality.describe_table(bench.curves, table.metric, bench.R)},
+        "budget_epochs": bench.total,
+        "max_epochs": bench.R,
+        "eta": bench.eta,
+        "replace": table.replace,
+        "html": html.name,
+        "cases": summary["cases"],
+        "goals": met,
+        "anchor_runs_unfinished": run.unfinished,
+    }
+
+
+def _overall_goals(tables: dict[str, Any], ranks: dict[str, float], best_ours: str,
+                   anchors: list[str]) -> dict[str, Any]:  # fmt: skip
+    """The goals over all tables: our best method is the best of all by average rank, and
+    on every table at least the best anchor from a tenth on and ahead somewhere."""
+
+    def everywhere(goal: str) -> bool | None:
+        if not anchors:
+            return None
+        return all(t["goals"].get("vs_best_rival", {}).get(goal, False) for t in tables.values())
+
+    return {
+        "our_best_method": best_ours,
+        "average_rank_best_of_all": bool(ranks) and next(iter(ranks)) == best_ours,
+        "every_table_at_least_best_anchor_from_a_tenth": everywhere("at_least_as_good_everywhere"),
+        "every_table_strictly_ahead_somewhere": everywhere("strictly_ahead_somewhere"),
+    }
+
+
+def main() -> None:
+    parser = _parser()
+    args = parser.parse_args()
+    if args.replot:
+        replot(args.out or RESULTS / f"{_stem(args)}.json")
+        return
+    choices = _choices(parser, args)
     started = time.perf_counter()
     report: dict[str, Any] = {
         "benchmark": "search_quality",
-        "settings": {
-            "seeds": seeds,
-            "workers": workers,
-            "seeds_for_slow_methods": {m: _seeds_for(m, seeds) for m in slow_caps},
-            "budget_share": args.budget_share,
-            "anchor_seeds_with_more_than_one_worker": min(seeds, ANCHOR_SEEDS_AT_W),
-            "methods_at_every_w": sorted(EVERY_W),
-            "other_methods_at_w": workers[:1],
-            "anchors": anchors or "not run (make bench-anchors)",
-            "rules": "an epoch is paid when trained; promotions resume (0 s resume cost for every "
-            "method); dehb/smac retrain from scratch at each fidelity by design, "
-            "dehb-resume/smac-resume count only the epochs beyond what that configuration "
-            "trained before; anchors map a proposal to the nearest recorded row",
-            "curve_points": "median_best_* lists hold 20 points: budget/20, 2·budget/20, … budget",
-        },
+        "settings": _settings(choices, args),
         "tables": {},
     }
-    summaries: dict[str, tuple[Table, quality.Benchmark, dict[str, Any]]] = {}
-    anchors_unfinished: dict[str, list[dict[str, Any]]] = {}
-    for table in tables:
-        bench = benchmark(table, args.quick, args.budget_share)
-        print(f"{table.name}: {bench.curves.n_configs} configurations × {bench.R} epochs, "
-              f"budget {bench.total} epochs", file=sys.stderr, flush=True)  # fmt: skip
-        traces = run_ours(bench, methods, seeds, workers, args.processes,
-                          None if args.quick else OURS_CACHE)  # fmt: skip
-        if anchors:
-            unfinished: list[dict[str, Any]] = []
-            traces += run_anchors(table, bench, anchors, seeds, workers, args.processes,
-                                  args.anchor_timeout, unfinished, args.anchors_cached)  # fmt: skip
-            anchors_unfinished[table.name] = unfinished
-        summary = quality.summarise(traces, bench.total, workers, table.mode)
-        summaries[table.name] = (table, bench, summary)
-        for line in quality.lines(summary, bench.total, workers):
-            print(line, file=sys.stderr)
-
-    ranks = quality.overall_ranks({n: s["cases"] for n, (_, _, s) in summaries.items()})
-    ours_ranked = [m for m in ranks if m in methods and m not in OPTUNA]
-    best_ours = ours_ranked[0] if ours_ranked else "random"
-    for name, (table, bench, summary) in summaries.items():
-        curves = bench.curves
-        final = curves.values[table.metric][:, bench.R - 1]
-        stem = args.out.stem if args.out else "search_quality" + (".quick" if args.quick else "")
-        html = (args.out or RESULTS / "search_quality.json").with_name(f"{stem}_{name}.html")
-        quality.write_html(summary, bench.total, workers, html, metric=table.metric,
-                           title=f"{table.title}: median best {table.metric} over {seeds} seeds")  # fmt: skip
-        report["tables"][name] = {
-            "table": {
-                "path": str(table.path.relative_to(ROOT))
-                if table.path.is_relative_to(ROOT)
-                else str(table.path),
-                "configurations": curves.n_configs,
-                "epochs": bench.R,
-                "metric": table.metric,
-                "best_final": round(float(np.nanmax(final)), 5),
-                "final_quartiles": [
-                    round(float(q), 5) for q in np.nanpercentile(final, [25, 50, 75])
-                ],
-                "spearman_early_vs_final": quality.rank_correlation(
-                    curves, table.metric, [1, 3, 9, 27]
-                ),
-            },
-            "budget_epochs": bench.total,
-            "max_epochs": bench.R,
-            "eta": bench.eta,
-            "replace": table.replace,
-            "html": html.name,
-            "cases": summary["cases"],
-            "goals": goals(summary, methods, anchors, bench.total, workers, table.mode, best_ours),
-            "anchor_runs_unfinished": anchors_unfinished.get(name, []),
-        }
+    runs = [_run_table(table, choices, args) for table in choices.tables]
+    ranks, best_ours = _best_of_ours(runs, choices.methods)
+    for run in runs:
+        report["tables"][run.table.name] = _table_report(run, choices, args, best_ours)
     report["average_rank_over_tables"] = ranks
-    report["goals"] = {
-        "our_best_method": best_ours,
-        "average_rank_best_of_all": bool(ranks) and next(iter(ranks)) == best_ours,
-        "every_table_at_least_best_anchor_from_a_tenth": all(
-            t["goals"].get("vs_best_rival", {}).get("at_least_as_good_everywhere", False)
-            for t in report["tables"].values()
-        ) if anchors else None,
-        "every_table_strictly_ahead_somewhere": all(
-            t["goals"].get("vs_best_rival", {}).get("strictly_ahead_somewhere", False)
-            for t in report["tables"].values()
-        ) if anchors else None,
-    }  # fmt: skip
+    report["goals"] = _overall_goals(report["tables"], ranks, best_ours, choices.anchors)
     report["wall_s"] = round(time.perf_counter() - started, 1)
     out = write_report("search_quality", report, args.quick, args.out)
     first = next(iter(report["tables"].values()))["html"]

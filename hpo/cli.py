@@ -956,7 +956,8 @@ def simulate(table: str, workers: str, seed: int, metric: str, mode: str, replac
              seeds: int, json_file: str | None, html_file: str | None, **options: Any) -> None:  # fmt: skip
     """Replay a table of learning curves (CSV or Parquet) on a virtual clock: one scheduler,
     or several methods side by side (--methods) with their median anytime curves."""
-    from hpo.runners._simulator import Curves, simulate_table
+    from hpo.simulate import simulate_table
+    from hpo.tables import Curves
 
     try:
         worker_counts = [int(w) for w in workers.split(",")]

@@ -37,7 +37,7 @@ import numpy as np
 from hpo import registry
 from hpo.budgets import hyperband_brackets
 from hpo.runners import SerialRunner
-from hpo.samplers import _optuna_distributions
+from hpo.samplers import optuna_distributions
 from hpo.schedulers import Scheduler, trial_seed
 from hpo.settings import SearchSettings
 from hpo.space import nest
@@ -131,7 +131,7 @@ def run_optuna(
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     R, r, eta = settings.max_epochs, settings.min_epochs, settings.eta
     space = settings.build_space()
-    dists, decode = _optuna_distributions(space)
+    dists, decode = optuna_distributions(space)
     sampler, pruner = registry.optuna_method(method).parts(seed, R, r, eta)
     mode = Mode.parse(settings.mode)
     study = optuna.create_study(

@@ -80,7 +80,7 @@ class GridSampler:
         return {**self.__dict__, "_configs": None}  # rebuilt on demand; keeps pickles small
 
 
-def _optuna_distributions(space: SearchSpace) -> tuple[dict[str, Any], dict[str, dict]]:
+def optuna_distributions(space: SearchSpace) -> tuple[dict[str, Any], dict[str, dict]]:
     """Optuna distributions for a space; categorical values become JSON-able keys."""
     from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
@@ -92,20 +92,20 @@ def _optuna_distributions(space: SearchSpace) -> tuple[dict[str, Any], dict[str,
         elif isinstance(p, Int):
             dists[name] = IntDistribution(p.low, p.high, log=p.log)
         elif isinstance(p, Categorical):
-            keys = [_choice_key(v) for v in p.values]
+            keys = [choice_key(v) for v in p.values]
             dists[name] = CategoricalDistribution(keys)
             decode[name] = dict(zip(keys, p.values, strict=True))
     return dists, decode
 
 
-def _choice_key(value: Any) -> Any:
+def choice_key(value: Any) -> Any:
     """Optuna accepts None, bool, int, float and str as choices; others go by JSON."""
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     return json.dumps(value)
 
 
-def _suggest(trial: Any, name: str, dist: Any) -> Any:
+def optuna_suggest(trial: Any, name: str, dist: Any) -> Any:
     """``trial.suggest_*`` for one Optuna distribution (define-by-run)."""
     from optuna.distributions import CategoricalDistribution, FloatDistribution
 
@@ -148,7 +148,7 @@ class TPESampler:
         self.seed = seed
         self.min_observations = min_observations or max(10, len(space.params) + 1)
         self.multivariate, self.group = multivariate, group
-        self.distributions, self._decode = _optuna_distributions(space)
+        self.distributions, self._decode = optuna_distributions(space)
         self._studies: dict[int, Any] = {}
         self._counts: dict[int, int] = {}
         self._seen: dict[int, set[str]] = {}
@@ -198,7 +198,7 @@ class TPESampler:
             values = dict(self.space.fixed)
             for name in self.space.order:
                 if self.space.is_active(name, values):
-                    raw = _suggest(trial, name, self.distributions[name])
+                    raw = optuna_suggest(trial, name, self.distributions[name])
                     values[name] = self._decode[name][raw] if name in self._decode else raw
             params = {n: trial.params[n] for n in self.space.params if n in trial.params}
         else:
@@ -218,7 +218,7 @@ class TPESampler:
         if not math.isfinite(score):
             return
         params = {
-            name: _choice_key(config[name]) if name in self._decode else config[name]
+            name: choice_key(config[name]) if name in self._decode else config[name]
             for name in self.distributions
             if name in config  # an inactive hyperparameter is not told
         }

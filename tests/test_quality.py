@@ -11,9 +11,10 @@ import pytest
 
 from hpo.quality import Benchmark, Trace, rank_correlation, summarise
 from hpo.runners._base import is_diverged
-from hpo.runners._simulator import Curves, TableSampler, simulate_table
 from hpo.schedulers import ASHA, PASHA, OneEpochTopK
+from hpo.simulate import simulate_table
 from hpo.space import SearchSpace
+from hpo.tables import Curves, TableSampler
 from tests.conftest import drive, hpo
 
 

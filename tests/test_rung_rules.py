@@ -12,10 +12,11 @@ import pytest
 
 from hpo.dashboard._data import _planned_brackets
 from hpo.launch import make_plan
-from hpo.runners._simulator import build_table_scheduler, simulate_table, synthetic_curves
 from hpo.samplers import RandomSampler
 from hpo.schedulers import ASHA, PASHA, HyperBand, SuccessiveHalving
 from hpo.settings import SearchSettings
+from hpo.simulate import build_table_scheduler, simulate_table
+from hpo.tables import synthetic_curves
 from tests.conftest import drive, hpo
 
 R, r, ETA = 81, 2, 3

@@ -8,14 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hpo.runners._simulator import (
-    Curves,
-    SimulatorRunner,
-    TableSampler,
-    simulate_table,
-    synthetic_curves,
-)
+from hpo.runners._simulator import SimulatorRunner
 from hpo.schedulers import ASHA, HyperBand, RandomSearch, SuccessiveHalving, TrialStatus
+from hpo.simulate import simulate_table
+from hpo.tables import Curves, TableSampler, synthetic_curves
 from hpo.tuner import MemoryRecorder, Tuner
 
 

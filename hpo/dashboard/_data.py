@@ -99,11 +99,11 @@ class DashboardData:
         from optuna.importance import PedAnovaImportanceEvaluator
 
         study = self.study(name)
-        from hpo.samplers import _optuna_distributions
+        from hpo.samplers import optuna_distributions
         from hpo.space import SearchSpace
 
         space = SearchSpace.from_dict(study["settings"]["space"], study["settings"].get("fixed"))
-        dists, decode = _optuna_distributions(space)
+        dists, decode = optuna_distributions(space)
         encode = {
             n: {json.dumps(v, default=list): k for k, v in m.items()} for n, m in decode.items()
         }
