@@ -292,7 +292,7 @@ def test_simulate_replays_an_exported_study(tmp_path, space) -> None:
 def test_help_is_printed_for_a_bare_command() -> None:
     result = hpo()
     assert result.returncode == 0 and "run" in result.stdout and "resume" in result.stdout
-    assert os.path.exists(ROOT / "hpo" / "cli.py")
+    assert os.path.exists(ROOT / "hpo" / "cli" / "__init__.py")  # the CLI is a package (issue 19)
 
 
 # -- data as users bring it --------------------------------------------------------------------------
