@@ -155,12 +155,12 @@ def check_trainer(settings: SearchSettings, trainer_obj: Any = None) -> tuple[Tr
     if task == "regression" and settings.metric == "val_accuracy":
         raise SettingsError(
             f"dataset {settings.dataset!r} has a numeric target (a regression): search "
-            "--metric val_r2 (mode max) or --metric val_loss --mode min, or give --task classification"
+            "`metric=val_r2` (mode max) or `metric=val_loss` `mode=min`, or give `task=classification`"
         )
     if task == "classification" and settings.metric in ("val_r2", "val_mse"):
         raise SettingsError(
-            f"--metric {settings.metric} is a regression's; dataset {settings.dataset!r} has "
-            "classes (--task regression if its target is a number)"
+            f"`metric={settings.metric}` is a regression's; dataset {settings.dataset!r} has "
+            "classes (`task=regression` if its target is a number)"
         )
     import numpy as np
 
@@ -177,11 +177,11 @@ def check_trainer(settings: SearchSettings, trainer_obj: Any = None) -> tuple[Tr
     except NoStateError as exc:
         if settings.build_scheduler().pauses_trials:
             label = scheduler_label(settings.scheduler, settings.stop_only)
-            who = f"--trainer {settings.trainer}"
+            who = f"`trainer={settings.trainer}`"
             raise SettingsError(no_state_refusal(who, exc.what, label)) from None
         spec = dataclasses.replace(spec, keeps_state=False)
     except ContractError as exc:
-        raise SettingsError(f"--trainer {settings.trainer}: {_one_line(exc)}") from None
+        raise SettingsError(f"`trainer={settings.trainer}`: {_one_line(exc)}") from None
     except (ValueError, TypeError, KeyError) as exc:
         raise SettingsError(f"{settings.trainer} rejects the space: {_one_line(exc)}") from None
     except Exception as exc:
