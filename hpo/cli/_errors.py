@@ -9,7 +9,9 @@ setting it asks for in backticks (:mod:`hpo.errors`), which is printed as its fl
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import click
@@ -75,14 +77,23 @@ def with_flags(message: str) -> str:
     return _SETTING.sub(flag, message)
 
 
+@contextlib.contextmanager
+def refused(*kinds: type[Exception], prefix: str = "") -> Iterator[None]:
+    """A library error of ``kinds`` (ValueError unless told) as a UsageError: one line, exit
+    code 2, in the CLI's words (:func:`with_flags`), after ``prefix``."""
+    caught = kinds or (ValueError,)
+    try:
+        yield
+    except caught as exc:
+        raise UsageError(prefix + with_flags(str(exc))) from None
+
+
 def connect(url: str, **kwargs: Any) -> Any:
     """A client of the server at ``url``; a bad ``--ca`` is one line (UsageError)."""
     from hpo.client import connect
 
-    try:
+    with refused():
         return connect(url, **kwargs)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
 
 
 def _client_error() -> type[Exception]:

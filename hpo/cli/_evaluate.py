@@ -15,9 +15,9 @@ from typing import Any
 import click
 
 from hpo import registry
-from hpo.cli._errors import UsageError
+from hpo.cli._errors import UsageError, refused
 from hpo.cli._options import LazyHelp, Registered, json_object, setting_option, storage_option
-from hpo.settings import SearchSettings
+from hpo.settings import MODES, SearchSettings
 
 
 def _compare_methods_help() -> str:
@@ -157,7 +157,7 @@ def compare(space_file: str, seeds: int, methods: str, name: str | None, html_fi
 )
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--metric", default="val_accuracy", show_default=True)
-@click.option("--mode", type=click.Choice(["max", "min"]), default="max", show_default=True)
+@click.option("--mode", type=click.Choice(MODES), default="max", show_default=True)
 @click.option("--replace", is_flag=True, help="Draw the table's rows with replacement.")
 @click.option("--params", help="Hyperparameter columns, when not named config.<name> (a,b,c).")
 @click.option("--resource", "resource_column", default="epoch", show_default=True,
@@ -180,31 +180,18 @@ def simulate(table: str, workers: str, seed: int, metric: str, mode: str, replac
     or several methods side by side (--methods) with their median anytime curves."""
     from hpo.runners._simulator import Curves, simulate_table
 
-    try:
-        worker_counts = [int(w) for w in workers.split(",")]
-        if min(worker_counts) < 1:
-            raise ValueError
-    except ValueError:
-        raise UsageError(
-            f"--workers {workers!r}: expected positive integers such as 4 or 1,16,64"
-        ) from None
-    space = None
-    if space_file:
-        space = SearchSettings.from_file(space_file).build_space()
-    try:
+    worker_counts = _worker_counts(workers)
+    space = SearchSettings.from_file(space_file).build_space() if space_file else None
+    with refused():
         curves = Curves.read(
             table, params=params.split(",") if params else None, resource=resource_column
         )
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
     if methods is None:
         if len(worker_counts) > 1:
             raise UsageError("several --workers need --methods (a comparison)")
-        try:
+        with refused():
             result = simulate_table(curves, workers=worker_counts[0], seed=seed, metric=metric, mode=mode,
                                     replace=replace, space=space, **options)  # fmt: skip
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
         for line in result.lines():
             click.echo(line)
         return
@@ -213,13 +200,11 @@ def simulate(table: str, workers: str, seed: int, metric: str, mode: str, replac
 
     known = quality.known_methods()
     chosen = _methods(methods, known, all_=known, skip_empty=True)
-    try:
+    with refused():
         result = compare_on_table(curves, chosen, seeds, worker_counts, table=table, metric=metric,
                                   mode=mode, eta=options["eta"], max_epochs=options.get("max_epochs"),
                                   budget=options.get("budget"), replace=replace,
                                   resume_seconds=options["resume_seconds"], space=space)  # fmt: skip
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
     for line in result.lines():
         click.echo(line)
     if json_file:
@@ -228,6 +213,19 @@ def simulate(table: str, workers: str, seed: int, metric: str, mode: str, replac
     if html_file:
         result.write_html(html_file)
         click.echo(f"wrote {html_file}")
+
+
+def _worker_counts(text: str) -> list[int]:
+    """``--workers``: one count of simulated workers, or several (``1,16,64``)."""
+    try:
+        counts = [int(w) for w in text.split(",")]
+        if min(counts) < 1:
+            raise ValueError
+    except ValueError:
+        raise UsageError(
+            f"--workers {text!r}: expected positive integers such as 4 or 1,16,64"
+        ) from None
+    return counts
 
 
 def _methods(
@@ -264,11 +262,9 @@ def train(
     from trainers.mlp import MLPTrainer
 
     config = json_object(config_json, "--config", "a JSON object of hyperparameters")
-    try:
+    with refused():
         trainer = MLPTrainer(dataset, target, dtype=dtype)
         trainer.setup(config, seed)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
     click.echo(f"{'epoch':>5} {'train_loss':>10} {'val_loss':>9} {'val_accuracy':>12}")
     for epoch in range(1, epochs + 1):
         m = trainer.step()

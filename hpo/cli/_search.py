@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from hpo.cli._errors import UsageError, connect
+from hpo.cli._errors import UsageError, connect, refused
 from hpo.cli._options import (
     ON_THE_SERVER,
     SETTING_OPTIONS,
@@ -179,16 +179,12 @@ def _load_trainer(study: Study, spec: TrainerSpec) -> tuple[Any, Any]:
     if function is not None:
         from hpo.function_trial import ContractError
 
-        try:
+        with refused(ContractError):
             note = study.check_function(function, spec.path)
-        except ContractError as exc:
-            raise UsageError(str(exc)) from None
         if note is not None:
             click.echo(f"trainer: {note}")
-    try:
+    with refused(ValueError, TypeError, prefix=f"{spec.path}: "):
         return function, spec.load_dataset()
-    except (ValueError, TypeError) as exc:
-        raise UsageError(f"{spec.path}: {exc}") from None
 
 
 COMMANDS = [run, resume, submit, worker]

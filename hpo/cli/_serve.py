@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from hpo.cli._errors import UsageError
+from hpo.cli._errors import UsageError, refused
 from hpo.cli._options import storage_option, tls_cert_option, tls_key_option
 
 
@@ -114,10 +114,8 @@ def _server_tls(cert: str | None, key: str | None) -> Any:
     """The server's certificate and key (a ``TLSFiles``), None for plain HTTP; checked now."""
     from hpo.service import TLSFiles
 
-    try:
+    with refused():
         return TLSFiles.from_options(cert, key, names=("--tls-cert", "--tls-key"))
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
 
 
 def _warn_clear_token(host: str, token: str | None, tls: Any) -> None:
