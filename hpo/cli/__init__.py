@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     return run(cli, argv)
 
 
-__all__ = ["USER_ERRORS", "UsageError", "cli", "main", "setting_option"]
-# tests reach the server's token and TLS checks here, as before the package
-__all__ += ["_server_token", "_warn_clear_token"]
+#: ``_server_token`` and ``_warn_clear_token`` (the server's token and clear-text checks) are
+#: reached here by the tests, as before the CLI was a package.
+__all__ = ["USER_ERRORS", "UsageError", "_server_token", "_warn_clear_token", "cli", "main",
+           "setting_option"]  # fmt: skip
