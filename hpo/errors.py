@@ -5,8 +5,8 @@ the words of the settings (``max_epochs``, not ``--max-epochs``): the CLI prints
 ``hpo:`` and exits 2, the service sends its ``public`` text to the client (``{"error": …}``),
 ``hpo.search`` raises it. A setting the message asks for is written in backticks,
 ```metric=val_r2``` or ```task```; the CLI prints it as its flag, ``--metric val_r2``
-(:func:`hpo.cli._errors.with_flags`). Each family keeps the builtin base it had (``ValueError`` for bad
-values), so ``except ValueError`` still catches a bad setting.
+(:func:`hpo.cli._errors.with_flags`). Each family keeps the builtin base it had
+(``ValueError`` for bad values), so ``except ValueError`` still catches a bad setting.
 
 The families: :class:`~hpo.trainer_spec.SettingsError` (settings that cannot run),
 :class:`~hpo.space.SpaceError` (a malformed search space),
