@@ -1,9 +1,10 @@
 """Where ``hpo list``, ``status``, ``best`` and ``export`` read a study: the study database
 (``--storage``) or a server (``--server``), behind one small class.
 
-Kept as it was in the single-module CLI so that it can be swapped in this one place for the
-store's ``StudySource`` (the local reader and the service client behind one protocol): the
-trial columns asked of a server below mirror what :class:`~hpo.store.StudyReader` returns.
+Kept as it was in the single-module CLI, so that it can be swapped in this one place for
+the store's :class:`~hpo.store.StudySource` (:class:`hpo.sources.LocalSource` and
+:class:`hpo.sources.ClientSource`); until then the trial columns asked of a server below
+mirror what :class:`~hpo.store.StudyReader` returns.
 """
 
 from __future__ import annotations
