@@ -27,11 +27,10 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import time
 from pathlib import Path
 from typing import Any
 
-from hpo.launch import Plan, run_study
+from hpo.launch import Plan, default_study_name, run_study
 from hpo.settings import SearchSettings, SettingsError
 from hpo.store import DEFAULT_STORAGE, StudyReader
 from hpo.trainer_spec import importable, object_path
@@ -90,7 +89,7 @@ def search(
         chosen = _recorded(study, storage, trainer)
     else:
         chosen = _settings(trainer, space, settings)
-    name = study or f"{chosen.name}-{chosen.scheduler}-{time.strftime('%Y%m%d-%H%M%S')}"
+    name = study or default_study_name(chosen)
     interrupted = _launch(chosen, storage, name, resume=resume, obj=obj, progress=progress)
     from hpo.result import load
 

@@ -2,9 +2,11 @@
 
 An ``HpoError``'s message is one line that says what is wrong and what was expected, in
 the words of the settings (``max_epochs``, not ``--max-epochs``): the CLI prints it after
-``error:`` and exits 2, the service sends its ``public`` text to the client (``{"error": …}``),
-``hpo.search`` raises it. Each family keeps the builtin base it had (``ValueError`` for bad
-values), so ``except ValueError`` still catches a bad setting.
+``hpo:`` and exits 2, the service sends its ``public`` text to the client (``{"error": …}``),
+``hpo.search`` raises it. A setting the message asks for is written in backticks,
+```metric=val_r2``` or ```task```; the CLI prints it as its flag, ``--metric val_r2``
+(:func:`hpo.cli._errors.with_flags`). Each family keeps the builtin base it had
+(``ValueError`` for bad values), so ``except ValueError`` still catches a bad setting.
 
 The families: :class:`~hpo.trainer_spec.SettingsError` (settings that cannot run),
 :class:`~hpo.space.SpaceError` (a malformed search space),

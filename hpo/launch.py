@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -41,7 +42,16 @@ class Plan:
     @property
     def full_budget(self) -> int:
         """What a random search with as many configurations would spend at max_epochs."""
-        return self.n_trials * self.max_epochs
+        return self.at_max_epochs(self.n_trials)
+
+    @property
+    def grid_budget(self) -> int | None:
+        """What the full grid costs at max_epochs; None for a space that is not a grid."""
+        return None if self.grid_size is None else self.at_max_epochs(self.grid_size)
+
+    def at_max_epochs(self, n_configs: int) -> int:
+        """What ``n_configs`` configurations cost, each trained to max_epochs (random search)."""
+        return n_configs * self.max_epochs
 
     def lines(self) -> list[str]:
         about = "about " if self.approximate else ""
@@ -59,16 +69,27 @@ class Plan:
         out.append(f"budget: {about}{self.budget} {u} (trials@{u} at each rung{how})")
         out.append(
             f"random search with {self.n_trials} configurations at {self.max_epochs} {u} each: "
-            f"{self.full_budget} {u} ({self.full_budget / max(self.budget, 1):.1f}x this plan)"
+            f"{self.full_budget} {u} ({_times(self.full_budget, self.budget)} this plan)"
         )
-        if self.grid_size is not None:
-            grid = self.grid_size * self.max_epochs
+        if self.grid_budget is not None:
             out.append(
-                f"the full grid ({self.grid_size} configurations) at {self.max_epochs} {u}: {grid} {u}"
+                f"the full grid ({self.grid_size} configurations) at {self.max_epochs} {u}: "
+                f"{self.grid_budget} {u}"
             )
         out += [f"data: {note}" for note in self.notes]
         out += [f"trainer: {note}" for note in self.trainer_notes]
         return out
+
+
+def _times(cost: int, against: int) -> str:
+    """``cost`` as a multiple of ``against`` (at least 1): ``3.0x``."""
+    return f"{cost / max(against, 1):.1f}x"
+
+
+def default_study_name(settings: SearchSettings) -> str:
+    """A new study's name unless one is given: ``SPACE-SCHEDULER-TIME`` (``hpo run``, ``hpo
+    submit``, ``hpo.search``)."""
+    return f"{settings.name}-{settings.scheduler}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
 def make_plan(settings: SearchSettings, scheduler: Scheduler) -> Plan:
@@ -134,12 +155,12 @@ def check_trainer(settings: SearchSettings, trainer_obj: Any = None) -> tuple[Tr
     if task == "regression" and settings.metric == "val_accuracy":
         raise SettingsError(
             f"dataset {settings.dataset!r} has a numeric target (a regression): search "
-            "--metric val_r2 (mode max) or --metric val_loss --mode min, or give --task classification"
+            "`metric=val_r2` (mode max) or `metric=val_loss` `mode=min`, or give `task=classification`"
         )
     if task == "classification" and settings.metric in ("val_r2", "val_mse"):
         raise SettingsError(
-            f"--metric {settings.metric} is a regression's; dataset {settings.dataset!r} has "
-            "classes (--task regression if its target is a number)"
+            f"`metric={settings.metric}` is a regression's; dataset {settings.dataset!r} has "
+            "classes (`task=regression` if its target is a number)"
         )
     import numpy as np
 
@@ -156,11 +177,11 @@ def check_trainer(settings: SearchSettings, trainer_obj: Any = None) -> tuple[Tr
     except NoStateError as exc:
         if settings.build_scheduler().pauses_trials:
             label = scheduler_label(settings.scheduler, settings.stop_only)
-            who = f"--trainer {settings.trainer}"
+            who = f"`trainer={settings.trainer}`"
             raise SettingsError(no_state_refusal(who, exc.what, label)) from None
         spec = dataclasses.replace(spec, keeps_state=False)
     except ContractError as exc:
-        raise SettingsError(f"--trainer {settings.trainer}: {_one_line(exc)}") from None
+        raise SettingsError(f"`trainer={settings.trainer}`: {_one_line(exc)}") from None
     except (ValueError, TypeError, KeyError) as exc:
         raise SettingsError(f"{settings.trainer} rejects the space: {_one_line(exc)}") from None
     except Exception as exc:
@@ -211,6 +232,29 @@ class Outcome:
     seconds: float
     workers: int
     metric: str
+
+    def lines(self) -> list[str]:
+        """The summary ``hpo run`` prints at the end: how long it took, the best trial, and
+        what random search (and the full grid) would have spent on the same configurations."""
+        s, plan, u = self.scheduler, self.plan, self.plan.unit
+        out = [f"finished in {self.seconds:.1f} s on {self.workers} worker(s), start-up included"]
+        if s.best_trial is None:
+            return [*out, "no trial produced a finite value"]
+        best = s.trials[s.best_trial]
+        planned = s.planned_brackets()
+        bracket = planned[best.bracket].s if best.bracket < len(planned) else best.bracket
+        out.append(f"best {self.metric} {s.best_value:.4f}: trial {best.trial_id} "
+                   f"(bracket s={bracket}, {best.epochs} {u})")  # fmt: skip
+        out += [f"  {key}: {json.dumps(value, default=list)}" for key, value in best.config.items()]
+        full = plan.at_max_epochs(len(s.trials))
+        out.append(
+            f"{u} spent: {s.epochs_spent}; random search over the same {len(s.trials)} "
+            f"configurations at {plan.max_epochs} {u}: {full} ({_times(full, s.epochs_spent)} more)"
+        )
+        if plan.grid_budget is not None:
+            out.append(f"the full grid at {plan.max_epochs} {u}: {plan.grid_budget} "
+                       f"({_times(plan.grid_budget, s.epochs_spent)} more)")  # fmt: skip
+        return out
 
 
 @contextlib.contextmanager

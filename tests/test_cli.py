@@ -292,7 +292,7 @@ def test_simulate_replays_an_exported_study(tmp_path, space) -> None:
 def test_help_is_printed_for_a_bare_command() -> None:
     result = hpo()
     assert result.returncode == 0 and "run" in result.stdout and "resume" in result.stdout
-    assert os.path.exists(ROOT / "hpo" / "cli.py")
+    assert os.path.exists(ROOT / "hpo" / "cli" / "__init__.py")  # the CLI is a package (issue 19)
 
 
 # -- data as users bring it --------------------------------------------------------------------------
@@ -343,3 +343,25 @@ def test_a_numeric_target_is_searched_as_a_regression(messy, tmp_path) -> None:
         hpo("best", "prices", "--json", "--storage", str(tmp_path / "s.db"), check=True).stdout
     )
     assert best["metric"] == "val_r2" and best["value"] > 0.9
+
+
+def test_library_errors_name_settings_and_the_cli_prints_their_flags(messy) -> None:
+    """The refusal above, from Python: it names settings (`metric=val_r2`); the CLI's error
+    wrapper prints each as its flag, and leaves a name without a flag as written."""
+    from hpo.cli._errors import with_flags
+    from hpo.launch import check_trainer
+    from hpo.settings import SearchSettings, SettingsError
+
+    settings = SearchSettings.from_file(str(ROOT / "search_spaces" / "mlp.yaml"),
+                                        {"dataset": str(messy / "prices.csv"), "target": "price"})  # fmt: skip
+    with pytest.raises(SettingsError) as refused:
+        check_trainer(settings)
+    said = str(refused.value)
+    assert "search `metric=val_r2` (mode max) or `metric=val_loss` `mode=min`" in said
+    assert with_flags(said).endswith(
+        "search --metric val_r2 (mode max) or --metric val_loss --mode min, or give --task classification"
+    )
+    assert (
+        with_flags("`lease_seconds=5`, `space`, `stop_only`")
+        == "`lease_seconds=5`, `space`, --stop-only"
+    )
