@@ -323,6 +323,15 @@ def upgrade_state(state: Mapping[str, Any]) -> Mapping[str, Any]:
     generator under ``rng``; the PyTorch trainers' their counters under ``schedule`` and
     their generators under ``generator`` and ``device_generator``. Both kept early
     stopping's under ``early_stopping``.
+
+    >>> old = {"config": {}, "seed": 0, "epoch": 2, "theta": [0.5], "optimizer": {},
+    ...        "rng": {}, "samples_seen": 180, "best_loss": 0.4, "no_improvement": 0,
+    ...        "diverged": False}  # the numpy MLP's, before early stopping existed
+    >>> new = upgrade_state(old)
+    >>> new["model"], new["loop"]["epoch"], new["loop"]["samples_seen"]
+    ({'theta': [0.5], 'running_stats': None}, 2, 180)
+    >>> upgrade_state(new) is new
+    True
     """
     if "loop" in state:
         return state
