@@ -2,4 +2,5 @@
 
 import importlib.util
 
-collect_ignore = [] if importlib.util.find_spec("torch") else ["torch_mlp.py", "torch_cnn.py"]
+TORCH_MODULES = ["_torch.py", "_torch_layers.py", "torch_mlp.py", "torch_cnn.py"]
+collect_ignore = [] if importlib.util.find_spec("torch") else TORCH_MODULES

@@ -23,7 +23,7 @@ except ImportError:  # one line for the CLI's `--trainer trainers.torch_cnn:Torc
     raise ImportError("trainers.torch_cnn needs PyTorch: pip install -e '.[torch]'") from None
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -31,8 +31,17 @@ from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils import skip_init
 
+from trainers._checks import (
+    bad_value,
+    check_batch_size,
+    check_choice,
+    check_numbers,
+    is_int,
+    with_defaults,
+)
+from trainers._torch import TorchTrainer
+from trainers._torch_layers import dropout, init_layer, make_activation
 from trainers.data import Dataset
-from trainers.torch_mlp import TorchTrainer, bad_value, dropout, init_layer, make_activation
 
 __all__ = ["CNN", "CNN_DEFAULTS", "TorchCNNTrainer", "resolve_cnn_config"]
 
@@ -56,13 +65,13 @@ CNN_DEFAULTS: dict[str, Any] = {
     "momentum": 0.9,
 }
 
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
+#: The numeric hyperparameters: each a finite number that passes its test.
+CNN_NUMBERS: dict[str, tuple[Callable[[float], bool], str]] = {
+    "dropout": (lambda v: 0 <= v < 1, "a rate in [0, 1)"),
+    "learning_rate_init": (lambda v: v > 0, "a number > 0"),
+    "alpha": (lambda v: v >= 0, "a number >= 0"),
+    "momentum": (lambda v: 0 <= v <= 1, "a number in [0, 1]"),
+}
 
 
 def resolve_cnn_config(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -71,48 +80,28 @@ def resolve_cnn_config(config: Mapping[str, Any]) -> dict[str, Any]:
     >>> resolve_cnn_config({"channels": 8})["channels"]
     (8,)
     """
-    unknown = sorted(set(config) - set(CNN_DEFAULTS))
-    if unknown:
-        raise ValueError(
-            f"unknown hyperparameter {unknown[0]!r} for TorchCNNTrainer; expected some of "
-            f"{', '.join(CNN_DEFAULTS)}"
-        )
-    c = {**CNN_DEFAULTS, **config}
+    c = with_defaults(config, CNN_DEFAULTS, "TorchCNNTrainer")
     channels = c["channels"]
-    if _is_int(channels):
+    if is_int(channels):
         channels = (channels,)
     try:
-        ok = len(channels) >= 1 and all(_is_int(w) and w >= 1 for w in channels)
+        ok = len(channels) >= 1 and all(is_int(w) and w >= 1 for w in channels)
     except TypeError:
         ok = False
     if not ok:
         raise bad_value("channels", c["channels"], "one or more positive channel counts")
     c["channels"] = tuple(int(w) for w in channels)
     k = c["kernel_size"]
-    if not (_is_int(k) and 1 <= k < IMAGE[1] and k % 2 == 1):  # odd: "same" padding is symmetric
+    if not (is_int(k) and 1 <= k < IMAGE[1] and k % 2 == 1):  # odd: "same" padding is symmetric
         raise bad_value("kernel_size", k, "an odd integer from 1 to 7")
     c["kernel_size"] = int(k)
-    if not (_is_int(c["hidden"]) and c["hidden"] >= 1):
+    if not (is_int(c["hidden"]) and c["hidden"] >= 1):
         raise bad_value("hidden", c["hidden"], "a positive integer (the dense layer's width)")
     c["hidden"] = int(c["hidden"])
-    if c["activation"] not in CNN_ACTIVATIONS:
-        raise bad_value("activation", c["activation"], f"one of {', '.join(CNN_ACTIVATIONS)}")
-    if c["solver"] not in CNN_SOLVERS:
-        raise bad_value("solver", c["solver"], f"one of {', '.join(CNN_SOLVERS)}")
-    bs = c["batch_size"]
-    if bs != "auto" and not (_is_int(bs) and bs >= 1):
-        raise bad_value("batch_size", bs, "'auto' or a positive integer")
-    checks = {
-        "dropout": (lambda v: 0 <= v < 1, "a rate in [0, 1)"),
-        "learning_rate_init": (lambda v: v > 0, "a number > 0"),
-        "alpha": (lambda v: v >= 0, "a number >= 0"),
-        "momentum": (lambda v: 0 <= v <= 1, "a number in [0, 1]"),
-    }
-    for key, (test, expected) in checks.items():
-        value = c[key]
-        if not (_is_number(value) and math.isfinite(value) and test(value)):
-            raise bad_value(key, value, expected)
-        c[key] = float(value)
+    check_choice(c, "activation", CNN_ACTIVATIONS)
+    check_choice(c, "solver", CNN_SOLVERS)
+    check_batch_size(c)
+    check_numbers(c, CNN_NUMBERS)
     return c
 
 
