@@ -114,14 +114,3 @@ class NullRecorder(MemoryRecorder):
 
     def on_event(self, event: Event) -> None:
         pass
-
-
-class Runner(Protocol):
-    def free_workers(self) -> int: ...
-
-    @property
-    def n_busy(self) -> int: ...
-
-    def is_warm(self, trial_id: int, epochs: int) -> bool: ...
-
-    def submit(self, suggestion: Suggestion, checkpoint: Checkpoint | None = None) -> None: ...
