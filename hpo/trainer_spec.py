@@ -97,25 +97,24 @@ class TrainerSpec:
                 "function train(config, trial)"
             )
         if self.resource == "samples":
-            missing = [m for m in SAMPLES_CONTRACT if not callable(getattr(cls, m, None))]
-            if missing:
-                raise SettingsError(
-                    f"--trainer {self.path} lacks {', '.join(missing)}; --resource samples needs "
-                    "setup(config, seed), fit(n_samples) (a refit on that many), save() and restore(state)"
-                )
+            needs = "setup(config, seed), fit(n_samples) (a refit on that many), save() and restore(state)"
+            self._check_methods(cls, SAMPLES_CONTRACT, "", f"--resource samples needs {needs}")
             return cls
         if not callable(getattr(cls, "step", None)) and callable(getattr(cls, "fit", None)):
             raise SettingsError(
                 f"--trainer {self.path} refits on a number of samples (fit) and trains no epochs "
                 "(step): search it with --resource samples"
             )
-        missing = [m for m in CONTRACT if not callable(getattr(cls, m, None))]
-        if missing:
-            raise SettingsError(
-                f"--trainer {self.path} lacks the trainer contract's {', '.join(missing)}; "
-                "expected setup(config, seed), step(), save() and restore(state)"
-            )
+        needs = "setup(config, seed), step(), save() and restore(state)"
+        self._check_methods(cls, CONTRACT, "the trainer contract's ", f"expected {needs}")
         return cls
+
+    def _check_methods(self, cls: type, methods: tuple[str, ...], whose: str, needs: str) -> None:
+        """A SettingsError naming the ``methods`` that ``cls`` lacks (``whose`` they are) and
+        what ``needs`` them."""
+        missing = [m for m in methods if not callable(getattr(cls, m, None))]
+        if missing:
+            raise SettingsError(f"--trainer {self.path} lacks {whose}{', '.join(missing)}; {needs}")
 
     def kwargs(self, cls: Any, dataset: Any = None) -> dict[str, Any]:
         """Constructor arguments: dataset and target when the class takes them, plus options."""
