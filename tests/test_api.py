@@ -227,6 +227,10 @@ def test_a_scheduler_object_is_the_settings_it_stands_for(tmp_path) -> None:
                            scheduler=hpo.HyperBand(max_epochs=9, mode="max"), **common)  # fmt: skip
     assert hyperband.info["settings"]["scheduler"] == "hyperband"
     assert hyperband.info["settings"]["max_epochs"] == 9
+    from hpo.registry import settings_of
+    from hpo.types import Mode
+
+    assert settings_of(hpo.HyperBand(max_epochs=9, mode=Mode.MIN))["mode"] == "min"
 
 
 def test_a_scheduler_object_that_is_not_settings_is_one_line() -> None:

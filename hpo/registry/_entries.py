@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from hpo.budgets import hyperband_brackets
 from hpo.schedulers import Scheduler
+from hpo.types import Mode
 
 if TYPE_CHECKING:
     from hpo.samplers import Sampler
@@ -316,5 +317,5 @@ def settings_of(declared: Scheduler) -> dict[str, Any]:
             if epochs in given:
                 given[resources] = given.pop(epochs)
     if "mode" in given:
-        given["mode"] = getattr(given["mode"], "value", given["mode"])
+        given["mode"] = Mode.parse(given["mode"])._value_  # Mode.value is its scoring method
     return {"scheduler": entry.name, **given}
